@@ -14,7 +14,35 @@ class TrainConfig:
         iterations: optimiser steps (90k with a pretrained backbone; the default is the
             from-scratch schedule).
         batch_size: per-device batch; the global batch is batch_size x devices x accumulate.
+        accumulate: micro-batches summed into one optimiser step (reach batch 16 on fewer
+            devices).
         base_lr: learning rate at ``base_batch``; scaled linearly with the global batch.
+        base_batch: the global batch at which ``base_lr`` holds.
+        momentum: SGD momentum.
+        weight_decay: L2 weight decay.
+        decay_norm_and_bias: also decay BatchNorm weights and biases (off: the usual recipe).
+        poly_power: LR = lr * (1 - step / iterations) ** poly_power, per iteration.
+        warmup_iters: linear warm-up length (0 = none), from ``warmup_factor`` x LR.
+        warmup_factor: LR multiplier at step 0 of the warm-up.
+        loss: ``ce`` (cross-entropy, ignore 255) or ``ohem`` (online hard example mining CE).
+        ohem_threshold: OHEM keeps pixels whose true-class probability is below this...
+        ohem_min_kept: ...but at least this many of the hardest pixels per batch.
+        class_weights: optional 19 per-class weights for the cross-entropy.
+        lovasz_weight: weight of an added Lovasz-softmax term (segmentation-models-pytorch);
+            0 = off.
+        seed: seeds model init, data order and augmentation.
+        device: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        amp: mixed precision on CUDA: ``bf16``, ``fp16`` (with a grad scaler) or ``none``.
+            Ignored on CPU.
+        channels_last: NHWC memory format on CUDA.
+        compile: wrap the model in ``torch.compile``.
+        sync_bn: SyncBatchNorm when running on several processes.
+        val_interval: validate every N iterations (and at the end); 0 = only at the end.
+        val_max_images: validate on the first N images only (None = whole split).
+        log_interval: write a log record every N iterations.
+        ckpt_interval: write ``last.pt`` every N iterations (and at the end, and on
+            SIGINT/SIGTERM).
+        out_dir: run directory (config.yaml, checkpoints, logs, curves).
     """
 
     iterations: int = 200_000
@@ -24,18 +52,61 @@ class TrainConfig:
     base_batch: int = 16
     momentum: float = 0.9
     weight_decay: float = 4e-5
+    decay_norm_and_bias: bool = False
     poly_power: float = 0.9
     warmup_iters: int = 0
+    warmup_factor: float = 0.1
     loss: Literal["ce", "ohem"] = "ce"
+    ohem_threshold: float = 0.7
+    ohem_min_kept: int = 100_000
+    class_weights: list[float] | None = None
+    lovasz_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
-    amp: bool = True
+    amp: Literal["bf16", "fp16", "none"] = "bf16"
+    channels_last: bool = True
+    compile: bool = False
+    sync_bn: bool = True
+    val_interval: int = 4000
+    val_max_images: int | None = None
+    log_interval: int = 20
+    ckpt_interval: int = 1000
     out_dir: str = "runs/default"
+
+    def __post_init__(self) -> None:
+        positive = ("iterations", "batch_size", "accumulate", "base_batch", "log_interval")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup_iters", "val_interval", "ckpt_interval", "ohem_min_kept"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.base_lr <= 0:
+            raise ValueError(f"train.base_lr must be > 0, got {self.base_lr}")
+        if not 0 < self.ohem_threshold <= 1:
+            raise ValueError(f"train.ohem_threshold must be in (0, 1], got {self.ohem_threshold}")
+        if self.lovasz_weight < 0:
+            raise ValueError(f"train.lovasz_weight must be >= 0, got {self.lovasz_weight}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
 
 
 @dataclass
 class EvalConfig:
-    """Evaluation options: single scale, full resolution, no flip by default."""
+    """Evaluation options: single scale, full resolution, no flip by default (the paper's).
+
+    Attributes:
+        flip: average the logits of the image and its horizontal mirror.
+        scales: input scales whose (upsampled) logits are averaged; (1.0,) = single scale.
+        batch_size: images per forward pass.
+    """
 
     flip: bool = False
     scales: tuple[float, ...] = (1.0,)
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.scales or any(s <= 0 for s in self.scales):
+            raise ValueError(f"eval.scales must be positive numbers, got {self.scales}")
+        if self.batch_size < 1:
+            raise ValueError(f"eval.batch_size must be >= 1, got {self.batch_size}")
