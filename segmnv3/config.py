@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 
 from segmnv3.data.config import DataConfig
-from segmnv3.errors import ConfigError
 from segmnv3.engine.config import EvalConfig, TrainConfig
+from segmnv3.errors import ConfigError
 from segmnv3.models.config import ModelConfig
 
 
@@ -62,13 +62,17 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; see configs/README.md for the list")
+            raise ConfigError(
+                f"config file {path} does not exist; see configs/README.md for the list"
+            )
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:
             raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
         if not isinstance(data, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
+            raise ConfigError(
+                f"config file {path} must hold a mapping of sections, got {type(data).__name__}"
+            )
         source = str(path)
     for item in overrides or []:
         apply_override(data, item)
