@@ -1,0 +1,6 @@
+"""Deployment: runtimes (eager PyTorch, ONNX Runtime, OpenVINO), export, int8, benchmark, video.
+
+Everything here maps a BGR uint8 image or an NCHW float32 batch to per-pixel logits or
+train-id labels; the pieces are imported lazily by the CLI commands (``infer``, ``export``,
+``bench``) so that ``--help`` stays instant.
+"""

@@ -1,0 +1,78 @@
+"""Image <-> network tensors: BGR uint8 frames in, train-id label maps and overlays out.
+
+The network sees RGB, ImageNet-normalised, NCHW float32 input, optionally resized to a
+fixed ``resolution`` (e.g. 512x1024 for the paper's half-resolution figures). Predictions
+come back at the network size and are resized to the frame: label maps with NEAREST
+(labels are not numbers to interpolate), logits bilinearly.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from segmnv3.data.labels import PALETTE
+from segmnv3.errors import UserError
+
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
+PALETTE_BGR = np.ascontiguousarray(PALETTE[:, ::-1])  # (19, 3) uint8, OpenCV channel order
+
+
+def parse_resolution(text: str | None) -> tuple[int, int] | None:
+    """``"512x1024"`` -> ``(512, 1024)`` (height x width); None or ``""`` -> None.
+
+    Raises:
+        UserError: the text is not ``HxW`` with both sides >= 32.
+    """
+    if not text:
+        return None
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise UserError(f"--resolution {text!r}: expected HEIGHTxWIDTH, e.g. 512x1024") from None
+    if height < 32 or width < 32:
+        raise UserError(f"--resolution {text!r}: both sides must be at least 32 pixels")
+    return height, width
+
+
+def to_input(frame_bgr: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One BGR uint8 frame (H, W, 3) -> a normalised RGB batch (1, 3, h, w) float32.
+
+    Args:
+        frame_bgr: the image as OpenCV reads it.
+        size: (h, w) the network runs at; None keeps the frame size.
+    """
+    if size is not None and frame_bgr.shape[:2] != tuple(size):
+        frame_bgr = cv2.resize(frame_bgr, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB).astype(np.float32)  # (h, w, 3)
+    rgb -= MEAN
+    rgb /= STD
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])  # (1, 3, h, w)
+
+
+def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Label map (h, w) uint8 -> (H, W) with NEAREST; a no-op when the size already fits."""
+    if labels.shape == tuple(size):
+        return labels
+    return cv2.resize(labels, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def resize_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Logits (C, h, w) float32 -> (C, H, W) with bilinear interpolation (then argmax)."""
+    if logits.shape[1:] == tuple(size):
+        return logits
+    channels_last = np.ascontiguousarray(logits.transpose(1, 2, 0))  # (h, w, C)
+    resized = cv2.resize(channels_last, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(resized.reshape(size[0], size[1], -1).transpose(2, 0, 1))
+
+
+def overlay(frame_bgr: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
+    """Blend the palette colours of ``labels`` (H, W) into ``frame_bgr`` (H, W, 3).
+
+    Args:
+        alpha: weight of the colour mask, 0 (frame only) to 1 (mask only).
+    """
+    colours = PALETTE_BGR[np.minimum(labels, len(PALETTE_BGR) - 1)]  # (H, W, 3)
+    return cv2.addWeighted(frame_bgr, 1.0 - alpha, colours, alpha, 0.0)

@@ -1,0 +1,181 @@
+"""One ``Predictor`` interface over eager PyTorch, ONNX Runtime and OpenVINO.
+
+A predictor maps a normalised NCHW float32 batch (see ``preprocess.to_input``) to logits
+``(N, C, H, W)`` float32 (``logits``) or to train-id labels ``(N, H, W)`` uint8
+(``predict``). Each backend is configured for single-stream CPU latency: a fixed thread
+count, the runtime's full graph optimisation, and, for eager PyTorch, channels_last
+memory layout (faster depthwise convolutions in oneDNN) under ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from segmnv3.errors import UserError
+
+BACKENDS = ("eager", "onnxruntime", "openvino")
+
+
+class Predictor(ABC):
+    """Runs a segmentation network on NCHW float32 batches.
+
+    Attributes:
+        name: short backend label used in reports (e.g. ``onnxruntime``).
+    """
+
+    name: str = "predictor"
+
+    @abstractmethod
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, H, W) float32 -> logits (N, C, H, W) float32."""
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, H, W) float32 -> train-id labels (N, H, W) uint8."""
+        return self.logits(batch).argmax(axis=1).astype(np.uint8)
+
+
+class EagerPredictor(Predictor):
+    """Eager PyTorch under ``torch.inference_mode``.
+
+    Args:
+        model: a module returning logits (B, C, H, W) (or torchvision's ``{"out": ...}``).
+        device: torch device string; ``cpu`` by default.
+        threads: intra-op threads (``torch.set_num_threads``); None leaves torch's default.
+        channels_last: run in NHWC memory layout (faster on CPU for depthwise convs).
+    """
+
+    name = "eager"
+
+    def __init__(
+        self, model, *, device: str = "cpu", threads: int | None = None, channels_last: bool = True
+    ):
+        import torch
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.memory_format = memory_format
+        self.model = model.eval().to(self.device, memory_format=memory_format)
+
+    def _forward(self, batch: np.ndarray):
+        import torch
+
+        x = torch.from_numpy(batch).to(self.device).contiguous(memory_format=self.memory_format)
+        out = self.model(x)
+        return out["out"] if isinstance(out, dict) else out  # (N, C, H, W)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self._forward(batch).float().cpu().numpy()
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():  # argmax on the device: no (N, C, H, W) copy back
+            return self._forward(batch).argmax(1).to(torch.uint8).cpu().numpy()
+
+
+class OnnxRuntimePredictor(Predictor):
+    """ONNX Runtime CPU session (full graph optimisation, sequential execution).
+
+    Args:
+        path: the ``.onnx`` file (fp32, or int8 QDQ/QOperator from ``deploy.quantize``).
+        threads: intra-op threads; 1 matches the paper's single-core figures.
+    """
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, *, threads: int = 1):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # ORT raises its own exception types
+            raise UserError(f"ONNX Runtime cannot load {path}: {error}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.output = _output_kind(self.session.get_outputs()[0].name, path)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        _require_logits(self.output, self.name)
+        return self._run(batch).transpose(0, 3, 1, 2)  # NHWC -> (N, C, H, W) view
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return _labels(self._run(batch), self.output)
+
+
+class OpenVinoPredictor(Predictor):
+    """OpenVINO compiled model on the CPU plugin (LATENCY hint).
+
+    Args:
+        path: an ``.onnx`` file or OpenVINO IR ``.xml``.
+        threads: inference threads.
+        precision: ``f32`` for exact fp32 (OpenVINO's default on AMX/avx512_bf16 CPUs is
+            bf16, which is not fp32 parity), or ``bf16``.
+    """
+
+    name = "openvino"
+
+    def __init__(self, path: str | Path, *, threads: int = 1, precision: str = "f32"):
+        import openvino as ov
+
+        config = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads,
+            "INFERENCE_PRECISION_HINT": precision,
+        }
+        try:
+            self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+        except Exception as error:  # OpenVINO raises RuntimeError subclasses
+            raise UserError(f"OpenVINO cannot load {path}: {error}") from None
+        self.request = self.compiled.create_infer_request()
+        self.output = _output_kind(self.compiled.outputs[0].get_any_name(), path)
+        if precision != "f32":
+            self.name = f"openvino-{precision}"
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        return self.request.infer({0: batch})[0]
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        _require_logits(self.output, self.name)
+        return self._run(batch).transpose(0, 3, 1, 2)  # NHWC -> (N, C, H, W) view
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return _labels(self._run(batch), self.output)
+
+
+def _output_kind(name: str, path: str | Path) -> str:
+    """Exported graphs (``deploy.export``) output ``logits`` (NHWC) or ``labels`` (NHW)."""
+    if name not in ("logits", "labels"):
+        raise UserError(
+            f"{path}: output {name!r} is not 'logits' or 'labels'; export the model with "
+            "`segmnv3 export` so the runtime knows its layout"
+        )
+    return name
+
+
+def _require_logits(output: str, backend: str) -> None:
+    if output != "logits":
+        raise UserError(f"{backend}: this graph outputs labels only; export it with logits")
+
+
+def _labels(raw: np.ndarray, output: str) -> np.ndarray:
+    """Graph output -> (N, H, W) uint8; argmax over the contiguous last axis for NHWC."""
+    if output == "labels":
+        return raw.astype(np.uint8, copy=False)
+    return raw.argmax(axis=-1).astype(np.uint8)
