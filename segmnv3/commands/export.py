@@ -1,0 +1,88 @@
+"""`segmnv3 export`: ONNX / OpenVINO IR / int8 files with parity and accuracy reports."""
+
+from __future__ import annotations
+
+import argparse
+
+SUMMARY = "Export a model to ONNX, OpenVINO IR and int8, with parity checks against PyTorch."
+EXAMPLES = """examples:
+  segmnv3 export --weights runs/row08/best.pt --resolution 512x1024
+  segmnv3 export --weights runs/row08/best.pt --format onnx openvino int8-openvino \\
+      --data-root datasets/cityscapes --calib-images 64 --val-images 500
+  segmnv3 export --random-init --config configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml \\
+      --resolution 256x512 --format onnx openvino     # smoke test on synthetic images
+  segmnv3 export --weights runs/global/best.pt --dynamic   # a model with pooling: global
+
+The fp32 files must match eager PyTorch on real images (max |logit diff| <= 1e-3 x the
+logit scale, argmax agreement >= 99.9%) or the command fails. int8 files report their
+argmax agreement with fp32 (target >= 99%) and the mIoU delta on the val split.
+Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and return
+`logits` (N, H, W, C) float32 in NHWC order (free for CPU runtimes; see deploy/export.py).
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from segmnv3.deploy.bundle import FORMATS
+    from segmnv3.deploy.loading import add_model_arguments
+
+    add_model_arguments(parser)
+    parser.set_defaults(resolution="512x1024")
+    parser.add_argument(
+        "--format",
+        nargs="+",
+        default=["onnx"],
+        choices=FORMATS,
+        help="files to write (ONNX is always written: the others start from it)",
+    )
+    parser.add_argument("--output", default="outputs/export", help="output folder")
+    parser.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="dynamic batch/height/width (only for models with pooling: global)",
+    )
+    parser.add_argument(
+        "--data-root",
+        help="Cityscapes-layout images for parity, calibration "
+        "and val mIoU (default: a temporary synthetic set)",
+    )
+    parser.add_argument("--parity-images", type=int, default=4, help="val images for parity")
+    parser.add_argument("--calib-images", type=int, default=16, help="train images for int8")
+    parser.add_argument("--val-images", type=int, default=50, help="val images for int8 mIoU")
+    parser.add_argument(
+        "--int8-recipe",
+        default="tuned",
+        choices=("tuned", "naive"),
+        help="int8 choices (deploy/quantize.py RECIPES)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from segmnv3.deploy.bundle import export_bundle
+    from segmnv3.deploy.loading import load_deploy_model
+    from segmnv3.deploy.preprocess import parse_resolution
+    from segmnv3.errors import UserError
+
+    model, name = load_deploy_model(args.weights, args.config, args.random_init)
+    pooling = getattr(getattr(model, "head", None), "pooling", None)
+    if args.dynamic and pooling not in (None, "global"):
+        raise UserError(
+            "--dynamic needs a model with pooling: global (the paper's pooling "
+            "kernel is fixed at export time); export one file per resolution"
+        )
+    out_dir = Path(args.output)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--output {out_dir}: cannot create it ({error.strerror})") from None
+    data_root = Path(args.data_root) if args.data_root else None
+    result = export_bundle(
+        model, name, parse_resolution(args.resolution), out_dir, formats=args.format,
+        data_root=data_root, dynamic=args.dynamic, parity_images=args.parity_images,
+        calib_images=args.calib_images, val_images=args.val_images, recipe=args.int8_recipe,
+        threads=args.threads,
+    )  # fmt: skip
+    for kind, path in result["files"].items():
+        print(f"wrote {kind}: {path}")
+    return 0
