@@ -42,6 +42,7 @@ class TrainConfig:
         log_interval: write a log record every N iterations.
         ckpt_interval: write ``last.pt`` every N iterations (and at the end, and on
             SIGINT/SIGTERM).
+        tensorboard: also write TensorBoard events (the JSONL log is always written).
         out_dir: run directory (config.yaml, checkpoints, logs, curves).
     """
 
@@ -71,6 +72,7 @@ class TrainConfig:
     val_max_images: int | None = None
     log_interval: int = 20
     ckpt_interval: int = 1000
+    tensorboard: bool = True
     out_dir: str = "runs/default"
 
     def __post_init__(self) -> None:

@@ -1,0 +1,283 @@
+"""Iteration-based training with the paper's protocol (SPEC section 4).
+
+``train(config)`` runs alone (``python tools/train.py``) or as one of several processes
+started by ``torchrun`` (DistributedDataParallel, SyncBatchNorm on CUDA, sharded data).
+Only rank 0 prints, logs and writes files. A run directory holds ``config.yaml``,
+``last.pt`` / ``best.pt``, ``log.jsonl``, TensorBoard events and ``curves.png``; running
+the same command again continues from ``last.pt`` with the same schedule.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from segmnv3.config import Config
+from segmnv3.data.labels import CLASS_NAMES
+from segmnv3.engine import checkpoint
+from segmnv3.engine.data_loop import BatchStream, build_datasets, build_eval_loader
+from segmnv3.engine.distributed import DistributedContext, any_rank, init_distributed, shutdown
+from segmnv3.engine.evaluator import autocast_context, evaluate
+from segmnv3.engine.losses import build_loss
+from segmnv3.engine.metrics import all_reduce_sum
+from segmnv3.engine.optim import build_optimizer, build_scheduler
+from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
+from segmnv3.engine.run_log import RunLog, plot_curves
+from segmnv3.engine.signals import StopRequest
+from segmnv3.errors import CheckpointError, UserError
+
+
+@dataclass
+class TrainResult:
+    """How a run ended: its directory, last step, best and last validation mIoU."""
+
+    run_dir: Path
+    step: int
+    best_miou: float
+    last_miou: float | None
+    interrupted: bool
+
+
+def train(
+    config: Config, *, resume: str | Path | None = None, progress: bool = True
+) -> TrainResult:
+    """Train ``config`` (resuming from ``resume``, or from ``out_dir/last.pt`` if present)."""
+    context = init_distributed(config.train.device)
+    try:
+        trainer = Trainer(config, context, progress=progress)
+        trainer.restore(resume)
+        return trainer.run()
+    finally:
+        shutdown(context)
+
+
+class Trainer:
+    """Model, optimiser, schedule and data of one run; ``run()`` is the loop."""
+
+    def __init__(self, config: Config, context: DistributedContext, *, progress: bool) -> None:
+        self.config, self.context, self.progress = config, context, progress
+        options = config.train
+        self.run_dir = Path(options.out_dir)
+        self.device = context.device
+        cuda = self.device.type == "cuda"
+        self.amp = options.amp if cuda else "none"
+        self.memory_format = (
+            torch.channels_last if cuda and options.channels_last else torch.contiguous_format
+        )
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+        seed_everything(options.seed)  # identical initial weights on every rank
+        self.raw_model = self._build_model()
+        self.model = self._wrap(self.raw_model)
+        self.loss = build_loss(options, config.model.num_classes).to(self.device)
+        self.optimizer = build_optimizer(self.raw_model, options, context.world_size)
+        self.scheduler = build_scheduler(self.optimizer, options)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and options.amp == "fp16")
+        self.train_set, self.val_set = build_datasets(config.data)
+        self.step, self.best_miou, self.last_lr = 0, -1.0, 0.0
+
+    def _build_model(self) -> nn.Module:
+        from segmnv3 import build_model_from_config
+
+        model = build_model_from_config(self.config.model)
+        if self.context.distributed and self.config.train.sync_bn:
+            if self.device.type == "cuda":
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            elif self.context.is_main:
+                print("note: SyncBatchNorm needs CUDA; CPU processes keep per-process BatchNorm")
+        return model.to(self.device, memory_format=self.memory_format)
+
+    def _wrap(self, model: nn.Module) -> nn.Module:
+        if self.context.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        self.ddp = model if self.context.distributed else None
+        return torch.compile(model) if self.config.train.compile else model
+
+    def restore(self, resume: str | Path | None) -> None:
+        """Load a training checkpoint: ``resume``, else ``out_dir/last.pt`` when it exists."""
+        path = Path(resume) if resume else self.run_dir / checkpoint.LAST_NAME
+        if resume is None and not path.is_file():
+            return
+        state = checkpoint.load_checkpoint(path, map_location=self.device)
+        if not checkpoint.is_training_checkpoint(state) or "optimizer" not in state:
+            raise CheckpointError(
+                f"{path} is not a training checkpoint (no optimizer state) and cannot be "
+                "resumed; to start from weights, set model.pretrained_backbone instead"
+            )
+        checkpoint.load_weights(self.raw_model, state["model"], source=str(path))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        restore_rng_state(state["rng"])
+        self.step, self.best_miou = int(state["step"]), float(state["best_miou"])
+        self._print(f"resuming from {path} at step {self.step}/{self.config.train.iterations}")
+
+    def run(self) -> TrainResult:
+        """Train until ``train.iterations`` or a stop signal; validate, log and checkpoint."""
+        options = self.config.train
+        self._write_config()
+        stream = BatchStream(
+            self.train_set,
+            batch_size=options.batch_size,
+            context=self.context,
+            seed=options.seed,
+            start=self.step * options.accumulate,
+            num_workers=self.config.data.num_workers,
+        )
+        log = RunLog(
+            self.run_dir,
+            enabled=self.context.is_main,
+            resume_step=self.step,
+            tensorboard=options.tensorboard,
+        )
+        last_miou, saved_at, interrupted = None, -1, False
+        bar = tqdm(
+            total=options.iterations,
+            initial=self.step,
+            desc="train",
+            disable=not (self.progress and self.context.is_main),
+            dynamic_ncols=True,
+        )
+        started, started_step = time.perf_counter(), self.step
+        with StopRequest() as stop:
+            while self.step < options.iterations:
+                loss = self._train_step(stream)
+                self.step += 1
+                bar.update(1)
+                final = self.step == options.iterations
+                if self.step % options.log_interval == 0 or final:
+                    rate = (self.step - started_step) / (time.perf_counter() - started)
+                    self._log_train(log, bar, loss, rate)
+                if final or (options.val_interval and self.step % options.val_interval == 0):
+                    last_miou = self._validate(log)
+                    saved_at = self.step
+                elif options.ckpt_interval and self.step % options.ckpt_interval == 0:
+                    self._save(is_best=False)
+                    saved_at = self.step
+                if any_rank(stop.requested, self.context):
+                    interrupted = True
+                    break
+        bar.close()
+        if saved_at != self.step:
+            self._save(is_best=False)
+        log.close()
+        return self._finish(last_miou, interrupted)
+
+    def _train_step(self, stream: BatchStream) -> torch.Tensor:
+        """One optimiser step over ``accumulate`` micro-batches; returns the mean loss."""
+        self.model.train()
+        accumulate = self.config.train.accumulate
+        total = torch.zeros((), device=self.device)
+        for micro in range(accumulate):
+            images, masks = next(stream)
+            images = images.to(self.device, non_blocking=True)  # (B, 3, H, W)
+            images = images.contiguous(memory_format=self.memory_format)
+            masks = masks.to(self.device, non_blocking=True)  # (B, H, W)
+            synchronise = self.ddp is None or micro == accumulate - 1
+            with nullcontext() if synchronise else self.ddp.no_sync():
+                with autocast_context(self.device, self.amp):
+                    logits = self.model(images)  # (B, C, H, W)
+                loss = self.loss(logits, masks) / accumulate
+                self.scaler.scale(loss).backward()
+            total += loss.detach()
+        self.last_lr = self.optimizer.param_groups[0]["lr"]
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return total
+
+    def _log_train(self, log: RunLog, bar: tqdm, loss: torch.Tensor, rate: float) -> None:
+        value = all_reduce_sum(loss.clone()).item() / self.context.world_size
+        if not math.isfinite(value):
+            raise UserError(
+                f"the training loss became {value} at step {self.step}; the last good "
+                f"checkpoint is in {self.run_dir}; lower train.base_lr or use train.amp=bf16"
+            )
+        bar.set_postfix(loss=f"{value:.4f}", lr=f"{self.last_lr:.2e}", refresh=False)
+        log.write("train", self.step, {"loss": value, "lr": self.last_lr, "it_per_s": rate})
+
+    def _validate(self, log: RunLog) -> float:
+        """mIoU on the validation split (all ranks); saves ``last.pt`` and maybe ``best.pt``."""
+        self._sync_buffers()
+        loader = build_eval_loader(
+            self.val_set,
+            self.context,
+            batch_size=self.config.eval.batch_size,
+            num_workers=min(self.config.data.num_workers, 2),
+            max_images=self.config.train.val_max_images,
+        )
+        scores = evaluate(
+            self.raw_model,
+            loader,
+            num_classes=self.config.model.num_classes,
+            device=self.device,
+            amp=self.amp,
+            channels_last=self.memory_format == torch.channels_last,
+            progress=False,
+        )
+        is_best = scores.miou > self.best_miou
+        self.best_miou = max(self.best_miou, scores.miou)
+        names = CLASS_NAMES if self.config.model.num_classes == len(CLASS_NAMES) else None
+        names = names or [str(i) for i in range(self.config.model.num_classes)]
+        log.write("val", self.step, scores.to_dict(names))
+        self._print(
+            f"step {self.step}: val mIoU {100 * scores.miou:.2f}  "
+            f"pixel acc {100 * scores.pixel_accuracy:.2f}  (best {100 * self.best_miou:.2f})"
+        )
+        self._save(is_best=is_best)
+        return scores.miou
+
+    def _sync_buffers(self) -> None:
+        """Copy rank 0's BatchNorm statistics to every rank (DDP syncs them per forward)."""
+        if self.context.distributed:
+            for buffer in self.raw_model.buffers():
+                dist.broadcast(buffer, src=0)
+
+    def _state(self) -> dict:
+        return {
+            "model": self.raw_model.state_dict(),
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": capture_rng_state(),
+            "best_miou": self.best_miou,
+        }
+
+    def _save(self, *, is_best: bool) -> None:
+        if self.context.is_main:
+            checkpoint.save_run_checkpoint(self._state(), self.run_dir, is_best=is_best)
+
+    def _write_config(self) -> None:
+        if self.context.is_main:
+            text = self.config.to_yaml()
+            print(f"resolved config:\n{text}")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(text)
+
+    def _finish(self, last_miou: float | None, interrupted: bool) -> TrainResult:
+        self._sync_buffers()
+        if self.context.is_main:
+            curves = plot_curves(self.run_dir)
+            where = f"checkpoints in {self.run_dir}" + (f", curves in {curves}" if curves else "")
+            if interrupted:
+                print(f"stopped at step {self.step}; rerun the same command to continue ({where})")
+            else:
+                print(f"done: best val mIoU {100 * self.best_miou:.2f}; {where}")
+        return TrainResult(self.run_dir, self.step, self.best_miou, last_miou, interrupted)
+
+    def _print(self, message: str) -> None:
+        if self.context.is_main:
+            tqdm.write(message)
