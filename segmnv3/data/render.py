@@ -122,7 +122,6 @@ def render(
         _draw_ego_vehicle(canvas, scene.ego_vehicle)
     image = _finish(canvas, scene, rng)
     instances = np.where(canvas.instances > 0, canvas.instances, canvas.labels).astype(np.uint16)
-    instances[canvas.labels == ID["license plate"]] = 0
     return image, canvas.labels, instances
 
 
@@ -282,16 +281,20 @@ def _draw_ego_vehicle(canvas: Canvas, fraction: float) -> None:
 def _finish(canvas: Canvas, scene: Scene, rng) -> np.ndarray:
     """Textures, shadows, light and sensor noise on top of the flat-coloured drawing."""
     height, width = canvas.labels.shape
+    texture = rng.standard_normal((height, width), dtype=np.float32)  # fine grain
+    texture *= _GRAIN[canvas.labels]
+    blotch = rng.standard_normal((height // 16 + 1, width // 16 + 1), dtype=np.float32)
+    texture += cv2.resize(blotch, (width, height)) * _BLOTCH[canvas.labels]
+    light = canvas.shade  # (H, W), reused in place: the canvas is finished
+    light *= scene.light_gain
+    light *= np.linspace(
+        1 - scene.light_slope / 2, 1 + scene.light_slope / 2, width, dtype=np.float32
+    )[None]
     image = canvas.image.astype(np.float32)
-    grain = rng.standard_normal((height, width), dtype=np.float32)
-    blotch = cv2.resize(
-        rng.standard_normal((height // 16 + 1, width // 16 + 1), dtype=np.float32), (width, height)
-    )
-    texture = grain * _GRAIN[canvas.labels] + blotch * _BLOTCH[canvas.labels]
-    light = canvas.shade * scene.light_gain
-    light *= np.linspace(1.08, 0.92, width, dtype=np.float32)[None] if rng.random() < 0.5 else 1.0
-    image = (image + texture[..., None]) * light[..., None] * np.array(scene.tint, np.float32)
+    image += texture[..., None]
+    image *= light[..., None]
+    image *= np.array(scene.tint, np.float32)
     image += rng.normal(0, 2.0, 3).astype(np.float32)
-    if rng.random() < 0.5:
-        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.4, 1.0))
-    return np.clip(image, 0, 255).astype(np.uint8)
+    if scene.blur * width / 1024 > 0.3:
+        image = cv2.GaussianBlur(image, (0, 0), scene.blur * width / 1024)
+    return np.clip(image, 0, 255, out=image).astype(np.uint8)

@@ -84,6 +84,8 @@ class Scene:
     ego_vehicle: float = 0.0  # hood height in image heights (0 = none)
     light_gain: float = 1.0
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    light_slope: float = 0.0  # brightness change from the left to the right edge
+    blur: float = 0.0  # Gaussian blur sigma in pixels at 1024 px width (0 = sharp)
 
 
 def _gray(rng, low, high, jitter=8.0):
@@ -118,6 +120,8 @@ def sample_scene(rng: np.random.Generator, travel: float = 0.0) -> Scene:
         ego_vehicle=rng.uniform(0.05, 0.12) if rng.random() < 0.5 else 0.0,
         light_gain=rng.uniform(0.7, 1.2),
         tint=tuple(rng.uniform(0.9, 1.1, 3)),
+        light_slope=rng.uniform(-0.2, 0.2),
+        blur=rng.uniform(0.4, 1.0) if rng.random() < 0.5 else 0.0,
     )
     z_end = FAR + travel
     asphalt = _gray(rng, 60, 115, 5)
@@ -230,10 +234,10 @@ def _street_furniture(
                 )
             )
     for _ in range(int(rng.poisson(4))):
-        x, z = side * rng.uniform(road_half + 0.8, edge - 0.3), rng.uniform(3, 70)
+        x, z = side * rng.uniform(road_half + 0.8, edge - 0.3), rng.uniform(3, 50)
         scene.sprites.append(Sprite(x, z, sprites.person(rng), speed=rng.uniform(-1.5, 1.5)))
-    for _ in range(int(rng.poisson(0.8))):
-        x, z = side * rng.uniform(road_half + 0.6, edge - 0.3), rng.uniform(4, 60)
+    for _ in range(int(rng.poisson(1.0))):
+        x, z = side * rng.uniform(road_half + 0.6, edge - 0.3), rng.uniform(4, 40)
         motor = rng.random() < 0.4
         scene.sprites.append(Sprite(x, z, sprites.two_wheeler(rng, motor, ridden=False)))
 
@@ -242,7 +246,7 @@ def _traffic(rng, scene: Scene, road_half: float, z_end: float) -> None:
     lanes = [-road_half / 2, road_half / 2]
     for lane in lanes:
         oncoming = lane < 0
-        z = rng.uniform(5, 20)
+        z = rng.uniform(7, 25)
         while z < 120:
             _vehicle(rng, scene, lane + rng.normal(0, 0.2), z, oncoming)
             z += rng.uniform(8, 35)
@@ -252,7 +256,7 @@ def _traffic(rng, scene: Scene, road_half: float, z_end: float) -> None:
                 scene.sprites.append(
                     Sprite(sign * (road_half - 1.1), z, sprites.car(rng, front=False))
                 )
-    if rng.random() < 0.15:
+    if rng.random() < 0.25:
         z = rng.uniform(15, 80)
         scene.sprites.append(
             Sprite(
@@ -262,7 +266,7 @@ def _traffic(rng, scene: Scene, road_half: float, z_end: float) -> None:
                 speed=rng.uniform(-6, 6),
             )
         )
-    for _ in range(int(rng.poisson(1.0))):  # riders in the traffic
+    for _ in range(int(rng.poisson(1.5))):  # riders in the traffic
         motor = rng.random() < 0.5
         x, z = rng.choice([-1, 1]) * (road_half - 0.8), rng.uniform(5, 50)
         scene.sprites.append(

@@ -62,11 +62,17 @@ def render_sample(seed: int, split: str, index: int, size: tuple[int, int]):
     return render(scene, size, rng)
 
 
-def _write_png(path: Path, array: np.ndarray) -> None:
+def _write_png(path: Path, array: np.ndarray, photo: bool = False) -> None:
     import cv2
 
+    # Photos: SUB filter + Huffman-only coding encodes ~2x faster than zlib's default for
+    # ~20% more bytes; flat label maps compress best with the default strategy.
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    if photo:
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), array, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+    if not cv2.imwrite(str(path), array, params):
         raise DatasetError(f"could not write {path}; check that the disk is writable and not full")
 
 
@@ -76,7 +82,9 @@ def _run_job(job: _Job) -> None:
     cv2.setNumThreads(1)
     image, label_ids, instance_ids = render_sample(job.seed, job.split, job.index, job.size)
     city, stem = sample_name(job.split, job.index)
-    _write_png(job.root / "leftImg8bit" / job.split / city / f"{stem}_leftImg8bit.png", image)
+    _write_png(
+        job.root / "leftImg8bit" / job.split / city / f"{stem}_leftImg8bit.png", image, photo=True
+    )
     gt = job.root / "gtFine" / job.split / city
     _write_png(gt / f"{stem}_gtFine_labelIds.png", label_ids)
     _write_png(gt / f"{stem}_gtFine_instanceIds.png", instance_ids)
