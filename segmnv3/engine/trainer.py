@@ -23,8 +23,19 @@ from tqdm import tqdm
 from segmnv3.config import Config
 from segmnv3.data.labels import CLASS_NAMES
 from segmnv3.engine import checkpoint
-from segmnv3.engine.data_loop import BatchStream, build_datasets, build_eval_loader
-from segmnv3.engine.distributed import DistributedContext, any_rank, init_distributed, shutdown
+from segmnv3.engine.data_loop import (
+    BatchStream,
+    build_datasets,
+    build_eval_loader,
+    ensure_synthetic,
+)
+from segmnv3.engine.distributed import (
+    DistributedContext,
+    any_rank,
+    barrier,
+    init_distributed,
+    shutdown,
+)
 from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.metrics import all_reduce_sum
@@ -52,6 +63,9 @@ def train(
     """Train ``config`` (resuming from ``resume``, or from ``out_dir/last.pt`` if present)."""
     context = init_distributed(config.train.device)
     try:
+        if context.is_main:
+            ensure_synthetic(config.data)
+        barrier(context)
         trainer = Trainer(config, context, progress=progress)
         trainer.restore(resume)
         return trainer.run()
@@ -112,6 +126,11 @@ class Trainer:
             raise CheckpointError(
                 f"{path} is not a training checkpoint (no optimizer state) and cannot be "
                 "resumed; to start from weights, set model.pretrained_backbone instead"
+            )
+        if resume is None and state["config"].get("model") != self.config.to_dict()["model"]:
+            raise CheckpointError(
+                f"{self.run_dir} already holds a run of another model ({path}); "
+                "choose a new --out-dir, or pass --resume to continue that run"
             )
         checkpoint.load_weights(self.raw_model, state["model"], source=str(path))
         self.optimizer.load_state_dict(state["optimizer"])
@@ -222,6 +241,8 @@ class Trainer:
             loader,
             num_classes=self.config.model.num_classes,
             device=self.device,
+            scales=self.config.eval.scales,
+            flip=self.config.eval.flip,
             amp=self.amp,
             channels_last=self.memory_format == torch.channels_last,
             progress=False,

@@ -1,0 +1,65 @@
+"""`segmnv3 eval`: mIoU of a checkpoint, computed as the official Cityscapes script does."""
+
+from __future__ import annotations
+
+import argparse
+
+SUMMARY = "Evaluate a checkpoint: per-class IoU, mIoU and pixel accuracy (Cityscapes rules)."
+EXAMPLES = """examples:
+  segmnv3 eval runs/row08/best.pt --data-root datasets/cityscapes
+  segmnv3 eval runs/row08/best.pt --half-res --flip --scales 0.75 1 1.25
+  segmnv3 eval weights.pt --config configs/<row>.yaml     # a bare state dict needs its config
+  segmnv3 eval runs/row08/best.pt --split test --save-predictions outputs/test_preds
+
+Single scale at full resolution without flip is the paper's protocol (the default).
+--save-predictions writes labelIds/<city>/<city>_<seq>_<frame>_leftImg8bit.png (label ids,
+what the Cityscapes server and CITYSCAPES_RESULTS expect) and colour overlays in overlay/.
+The JSON (default: beside the checkpoint) gets a per-class IoU chart with the same name.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="training checkpoint (best.pt / last.pt) or state dict")
+    parser.add_argument("--config", help="YAML config; only needed for a bare state dict")
+    parser.add_argument("--data-root", help="dataset root (default: the checkpoint's data.root)")
+    parser.add_argument("--split", default="val", help="split folder under leftImg8bit/")
+    parser.add_argument(
+        "--half-res", action="store_true", help="half-resolution input, logits upsampled"
+    )
+    parser.add_argument("--flip", action="store_true", default=None, help="add a mirrored pass")
+    parser.add_argument(
+        "--scales", type=float, nargs="+", help="multi-scale factors, e.g. 0.75 1 1.25"
+    )
+    parser.add_argument("--save-predictions", metavar="DIR", help="write label-id PNGs + overlays")
+    parser.add_argument("--json", metavar="OUT", help="report path (default beside checkpoint)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--max-images", type=int, help="evaluate the first N images only")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmnv3.engine.eval_report import EvalRequest, class_names, evaluate_checkpoint
+
+    request = EvalRequest(
+        checkpoint=args.checkpoint,
+        config=args.config,
+        data_root=args.data_root,
+        split=args.split,
+        half_res=args.half_res,
+        flip=args.flip,
+        scales=args.scales,
+        save_predictions=args.save_predictions,
+        json_path=args.json,
+        device=args.device,
+        max_images=args.max_images,
+        progress=not args.no_progress,
+    )
+    scores, report = evaluate_checkpoint(request)
+    print(scores.format_table(class_names(len(scores.iou))))
+    print(
+        f"{report['images']} images of {report['data_root']}/{report['split']}; "
+        f"scales {report['scales']}, flip {report['flip']}; report: {report['json']}"
+    )
+    if args.save_predictions:
+        print(f"predictions: {args.save_predictions}/labelIds (label ids), .../overlay (colours)")
+    return 0

@@ -1,0 +1,100 @@
+"""`segmnv3 train`: the paper's training protocol, alone or under torchrun."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+SUMMARY = "Train a segmentation model (paper protocol: SGD, poly LR, CE with ignore 255)."
+EXAMPLES = """examples:
+  segmnv3 train --head lraspp --backbone mobilenet_v3_large --data-root datasets/cityscapes
+  segmnv3 train --config configs/t7_row08_v3large_rf2_lraspp_f128_os16.yaml \\
+      --data-root datasets/cityscapes --out-dir runs/row08
+  segmnv3 train --dataset synthetic --backbone mobilenet_v3_small --iterations 300 \\
+      --batch-size 8 --set data.crop_size=[256,512] --set train.base_lr=0.05
+  torchrun --nproc_per_node 4 tools/train.py --config configs/<row>.yaml --batch-size 4
+  segmnv3 train --resume runs/row08/last.pt --set train.iterations=300000
+
+Rerunning a command continues from <out-dir>/last.pt. Ctrl-C (or SIGTERM) saves a
+checkpoint after the current step and exits; the global batch is batch-size x processes
+x train.accumulate and the LR scales linearly with it (base_lr at base_batch 16).
+"""
+
+# shorthand flag -> config key
+SHORTHANDS = {
+    "head": "model.head",
+    "backbone": "model.backbone",
+    "data_root": "data.root",
+    "dataset": "data.dataset",
+    "out_dir": "train.out_dir",
+    "iterations": "train.iterations",
+    "batch_size": "train.batch_size",
+    "device": "train.device",
+}
+SYNTHETIC_ROOT = "datasets/synthetic"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML file overriding the paper defaults (configs/)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, e.g. train.base_lr=0.02 (repeatable)",
+    )
+    parser.add_argument("--head", choices=("lraspp", "raspp"), help="model.head")
+    parser.add_argument(
+        "--backbone",
+        choices=("mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2"),
+        help="model.backbone",
+    )
+    parser.add_argument("--data-root", help="data.root: folder with leftImg8bit/ and gtFine/")
+    parser.add_argument(
+        "--dataset",
+        choices=("cityscapes", "synthetic"),
+        help=f"data.dataset; synthetic is generated at data.root if missing "
+        f"(default root {SYNTHETIC_ROOT})",
+    )
+    parser.add_argument("--out-dir", help="train.out_dir: run folder (checkpoints, logs)")
+    parser.add_argument("--iterations", type=int, help="train.iterations (optimiser steps)")
+    parser.add_argument("--batch-size", type=int, help="train.batch_size (per process)")
+    parser.add_argument("--device", help="train.device: auto, cpu, cuda or cuda:N")
+    parser.add_argument("--resume", help="training checkpoint to continue (its config is reused)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def resolve_config(args: argparse.Namespace):
+    """Defaults < --config (or the --resume checkpoint's config) < shorthand flags < --set."""
+    from segmnv3.config import Config, apply_override, load_config
+    from segmnv3.data.config import DataConfig
+
+    overrides = [
+        f"{key}={json.dumps(getattr(args, flag))}"  # JSON is YAML: strings stay strings
+        for flag, key in SHORTHANDS.items()
+        if getattr(args, flag) is not None
+    ]
+    if args.dataset == "synthetic" and args.data_root is None:
+        overrides.append(f"data.root={json.dumps(SYNTHETIC_ROOT)}")
+    overrides += args.set
+    if args.resume and not args.config:
+        from segmnv3.engine.checkpoint import is_training_checkpoint, load_checkpoint
+
+        state = load_checkpoint(args.resume)
+        if is_training_checkpoint(state):
+            data = Config.from_dict(state["config"], source=args.resume).to_dict()
+            for item in overrides:
+                apply_override(data, item)
+            return Config.from_dict(data, source=f"{args.resume} + flags")
+    config = load_config(args.config, overrides)
+    if config.data.dataset == "synthetic" and config.data.root == DataConfig().root:
+        config.data.root = SYNTHETIC_ROOT  # never generate fake images into the real root
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmnv3.engine.trainer import train
+
+    config = resolve_config(args)
+    result = train(config, resume=args.resume, progress=not args.no_progress)
+    return 130 if result.interrupted else 0

@@ -1,0 +1,131 @@
+"""Evaluate a checkpoint on a split and report it: table, JSON and a per-class IoU chart."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from segmnv3.data.labels import CLASS_NAMES
+from segmnv3.engine.checkpoint import load_model
+from segmnv3.engine.data_loop import build_eval_loader
+from segmnv3.engine.distributed import DistributedContext, resolve_device
+from segmnv3.engine.evaluator import evaluate
+from segmnv3.engine.metrics import SegmentationScores
+from segmnv3.engine.predictions import PredictionWriter
+
+
+@dataclasses.dataclass
+class EvalRequest:
+    """What ``segmnv3 eval`` was asked for (see its --help)."""
+
+    checkpoint: str
+    config: str | None = None
+    data_root: str | None = None
+    split: str = "val"
+    half_res: bool = False
+    flip: bool | None = None
+    scales: list[float] | None = None
+    save_predictions: str | None = None
+    json_path: str | None = None
+    device: str = "auto"
+    max_images: int | None = None
+    progress: bool = True
+
+
+def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]:
+    """Run the evaluation; returns the scores and the JSON report (also written to disk)."""
+    from segmnv3.data.cityscapes import CityscapesDataset
+    from segmnv3.data.transforms import build_eval_transform
+
+    device = resolve_device(request.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed-size full images: fastest kernels
+    model, config = load_model(request.checkpoint, config=request.config, map_location=device)
+    data = config.data
+    if request.data_root is not None:
+        data = dataclasses.replace(data, root=request.data_root)
+    scales = list(request.scales or config.eval.scales)
+    if request.half_res:
+        scales = [0.5 * s for s in scales]  # half-resolution input, logits upsampled
+    flip = config.eval.flip if request.flip is None else request.flip
+    dataset = CityscapesDataset(data.root, request.split, transform=build_eval_transform(data))
+    context = DistributedContext(0, 1, 0, device)
+    batch_size = config.eval.batch_size
+    loader = build_eval_loader(
+        dataset,
+        context,
+        batch_size=batch_size,
+        num_workers=min(data.num_workers, 2),
+        max_images=request.max_images,
+    )
+    writer = None
+    if request.save_predictions:
+        writer = PredictionWriter(request.save_predictions, dataset.image_paths, batch_size)
+    scores = evaluate(
+        model,
+        loader,
+        num_classes=config.model.num_classes,
+        device=device,
+        scales=scales,
+        flip=flip,
+        amp="bf16" if device.type == "cuda" else "none",
+        channels_last=device.type == "cuda",
+        progress=request.progress,
+        on_batch=writer,
+    )
+    report = {
+        "checkpoint": str(request.checkpoint),
+        "data_root": str(data.root),
+        "split": request.split,
+        "images": len(loader.dataset),
+        "scales": scales,
+        "flip": flip,
+        **scores.to_dict(class_names(config.model.num_classes)),
+    }
+    json_path = Path(request.json_path or default_json_path(request))
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    plot_class_iou(scores, class_names(config.model.num_classes), json_path.with_suffix(".png"))
+    report["json"] = str(json_path)
+    return scores, report
+
+
+def class_names(num_classes: int) -> list[str]:
+    """Cityscapes names for 19 classes, numbers otherwise."""
+    return (
+        list(CLASS_NAMES)
+        if num_classes == len(CLASS_NAMES)
+        else [str(i) for i in range(num_classes)]
+    )
+
+
+def default_json_path(request: EvalRequest) -> Path:
+    """``<checkpoint stem>_eval_<split>.json`` beside the checkpoint."""
+    checkpoint = Path(request.checkpoint)
+    return checkpoint.with_name(f"{checkpoint.stem}_eval_{request.split}.json")
+
+
+def plot_class_iou(scores: SegmentationScores, names: list[str], path: Path) -> Path:
+    """Horizontal bar chart of the per-class IoU with the mIoU as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = [0.0 if math.isnan(v) else 100 * v for v in scores.iou]
+    figure, axis = plt.subplots(figsize=(7, 0.3 * len(names) + 1.2))
+    axis.barh(range(len(names)), values, color="tab:blue")
+    axis.set_yticks(range(len(names)), names)
+    axis.invert_yaxis()
+    if not math.isnan(scores.miou):
+        axis.axvline(100 * scores.miou, color="tab:red", label=f"mIoU {100 * scores.miou:.2f}")
+        axis.legend(loc="lower right")
+    axis.set(xlabel="IoU (%)", xlim=(0, 100), title="per-class IoU")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
