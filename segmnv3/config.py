@@ -101,7 +101,9 @@ def apply_override(data: dict[str, Any], item: str) -> None:
 
 def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix or 'config'} must be a mapping, got {data!r}")
+        raise ConfigError(
+            f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}"
+        )
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)

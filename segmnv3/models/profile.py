@@ -9,6 +9,7 @@ the paper's figures; with resizes, within 3%). Both parts are reported separatel
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -70,22 +71,17 @@ class _CountMAdds(TorchFunctionMode):
 def profile(model: nn.Module, input_size: tuple[int, int]) -> Profile:
     """Count parameters and MAdds of ``model`` for one (H, W) RGB input.
 
-    Runs one forward pass on zeros in eval mode on the model's device; the model's
-    train/eval mode is restored afterwards.
+    Runs one forward pass of a copy of the model on PyTorch's "meta" device, which
+    computes shapes only: any input size costs milliseconds and no memory.
 
     Args:
         model: any module taking (1, 3, H, W).
         input_size: (H, W), e.g. (1024, 2048) for the paper's full resolution.
     """
-    was_training = model.training
-    parameter = next(model.parameters())
+    shadow = copy.deepcopy(model).to("meta").eval()
     counter = _CountMAdds()
-    try:
-        model.eval()
-        with torch.inference_mode(), counter:
-            model(torch.zeros(1, 3, *input_size, device=parameter.device, dtype=parameter.dtype))
-    finally:
-        model.train(was_training)
+    with torch.no_grad(), counter:
+        shadow(torch.zeros(1, 3, *input_size, device="meta"))
     return Profile(
         params=sum(p.numel() for p in model.parameters()),
         madds=counter.conv + counter.resize,

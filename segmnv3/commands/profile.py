@@ -1,0 +1,49 @@
+"""`segmnv3 profile`: params and MAdds of configs at full and half resolution."""
+
+from __future__ import annotations
+
+import argparse
+
+SUMMARY = "Print params and MAdds at 1024x2048 and 512x1024 for configs, beside the paper's."
+EXAMPLES = """examples:
+  segmnv3 profile                      # every paper config in configs/
+  segmnv3 profile --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml
+  segmnv3 profile --config my.yaml --json outputs/profile.json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="FILE",
+        help="config file (repeatable); default: all paper rows",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from segmnv3.config import load_config
+    from segmnv3.models.zoo import format_table, paper_configs, profile_config
+
+    paths = [Path(p) for p in args.config] if args.config else paper_configs()
+    configs = [load_config(p) for p in paths]  # all errors before any work
+    progress = tqdm(
+        list(zip(paths, configs, strict=True)), desc="profiling", unit="config", leave=False
+    )
+    entries = [profile_config(path, config) for path, config in progress]
+    print(format_table(entries))
+    print(
+        "MAdds: multiply-accumulates of convs, linear layers and bilinear resizes (4 per output)."
+    )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps([asdict(e) for e in entries], indent=2))
+        print(f"wrote {args.json}")
+    return 0
