@@ -102,8 +102,10 @@ def _map(jobs: list[_Job], workers: int, progress: bool) -> None:
             _run_job(job)
             bar.update()
     else:
-        # spawn: safe even when the parent holds threads (torch, pytest) that fork would copy.
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        # fork: workers inherit the imported modules (spawn would re-import torch via
+        # segmnv3/__init__, ~3 s each); they only run NumPy/OpenCV code.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with multiprocessing.get_context(method).Pool(workers) as pool:
             for _ in pool.imap_unordered(
                 _run_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))
             ):
