@@ -1,0 +1,150 @@
+"""Where ``segmnv3 infer`` writes: an overlay video, overlay images, label PNGs.
+
+Nothing appears under its final name before it is complete: a video is written as
+``.<name>.partial.<ext>`` and renamed by ``commit``; mask folders likewise; each image is
+written to a temporary name and renamed. ``discard`` removes everything of a failed run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from segmnv3.deploy.preprocess import overlay, resize_labels
+from segmnv3.errors import UserError
+
+FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
+
+
+def check_writable(folder: Path) -> Path:
+    """Create ``folder`` and prove a file can be written there, else UserError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(
+            f"--output {folder} is not writable ({error.strerror}); choose another folder"
+        ) from None
+    return folder
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    temporary = path.with_name(f".{path.stem}.partial.png")
+    if not cv2.imwrite(str(temporary), image):
+        raise UserError(f"cannot write {path} (disk full or not writable?)")
+    os.replace(temporary, path)
+
+
+class _Masks:
+    """Optional label PNGs (train ids 0..18) in a folder renamed into place at the end."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.partial = None if folder is None else folder.with_name(f".{folder.name}.partial")
+        if self.partial is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial.mkdir(parents=True)
+
+    def write(self, name: str, labels: np.ndarray) -> None:
+        if self.partial is not None:
+            _write_png(self.partial / f"{name}.png", labels)
+
+    def commit(self) -> None:
+        if self.partial is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            os.replace(self.partial, self.folder)
+
+    def discard(self) -> None:
+        if self.partial is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+
+
+class VideoSink:
+    """Overlay video with the input's fps and frame size (+ optional mask folder).
+
+    Args:
+        path: final video path (``.mp4`` -> mp4v, ``.avi`` -> MJPG).
+        fps: frames per second of the input.
+        size: (H, W) of the input frames.
+        alpha: weight of the colour mask in the overlay.
+        masks: folder for label PNGs, or None.
+        show: also display each frame (``cv2.imshow``).
+    """
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], alpha: float,
+                 masks: Path | None = None, show: bool = False):  # fmt: skip
+        self.path, self.alpha, self.size, self.show = path, alpha, size, show
+        self.partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(path.suffix.lower(), "mp4v"))
+        self.writer = cv2.VideoWriter(str(self.partial), fourcc, fps, (size[1], size[0]))
+        if not self.writer.isOpened():
+            self.partial.unlink(missing_ok=True)
+            raise UserError(f"OpenCV cannot write video {path} (codec for {path.suffix!r} "
+                            "unavailable or folder not writable); try an .avi or .mp4 name")  # fmt: skip
+        self.masks = _Masks(masks)
+
+    def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
+        labels = resize_labels(labels, frame.shape[:2])  # (H, W) uint8
+        blended = overlay(frame, labels, self.alpha)
+        self.writer.write(blended)
+        self.masks.write(name, labels)
+        if self.show:
+            show_frame(blended)
+
+    def commit(self) -> list[Path]:
+        self.writer.release()
+        os.replace(self.partial, self.path)
+        self.masks.commit()
+        return [self.path] + ([self.masks.folder] if self.masks.folder else [])
+
+    def discard(self) -> None:
+        self.writer.release()
+        self.partial.unlink(missing_ok=True)
+        self.masks.discard()
+
+
+class ImageSink:
+    """``<stem>_overlay.png`` (and ``<stem>_mask.png`` with masks) per input image."""
+
+    def __init__(self, folder: Path, alpha: float, save_masks: bool, show: bool = False):
+        self.folder, self.alpha, self.save_masks, self.show = folder, alpha, save_masks, show
+        self.written: list[Path] = []
+
+    def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
+        labels = resize_labels(labels, frame.shape[:2])
+        blended = overlay(frame, labels, self.alpha)
+        targets = [(self.folder / f"{name}_overlay.png", blended)]
+        if self.save_masks:
+            targets.append((self.folder / f"{name}_mask.png", labels))
+        for path, image in targets:
+            _write_png(path, image)
+            self.written.append(path)
+        if self.show:
+            show_frame(blended)
+
+    def commit(self) -> list[Path]:
+        return self.written
+
+    def discard(self) -> None:
+        """Each image is complete once renamed; those of a failed run are kept (and listed)."""
+
+
+def check_gui() -> None:
+    """UserError when this OpenCV build cannot open windows (opencv-python-headless)."""
+    try:
+        cv2.namedWindow("segmnv3")
+    except cv2.error:
+        raise UserError("--show: this OpenCV build has no GUI support (opencv-python-headless "
+                        "is installed); drop --show and open the written files, or install "
+                        "opencv-python in its place") from None  # fmt: skip
+
+
+def show_frame(image: np.ndarray) -> None:
+    cv2.imshow("segmnv3", image)
+    cv2.waitKey(1)

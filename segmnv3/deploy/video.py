@@ -1,0 +1,214 @@
+"""Pipelined segmentation of a frame stream: decode | infer | encode in three threads.
+
+Decoding (and preprocessing) and encoding (label resize, overlay, file writes) run in
+their own threads, connected to the inference loop by bounded queues, so the runtime is
+never waiting for I/O: OpenCV and NumPy release the GIL in their heavy calls, and with
+a 1-thread runtime the other core does the I/O. End-to-end FPS then stays close to
+model-only FPS (``Stats``). Outputs are written under temporary names and renamed only
+when the whole stream succeeded.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from segmnv3.deploy.preprocess import to_input
+
+_DONE = object()  # end-of-stream marker between the threads
+
+
+@dataclass
+class Stats:
+    """Frames processed, seconds spent in the network, and wall-clock seconds."""
+
+    frames: int
+    model_seconds: float
+    wall_seconds: float
+
+    @property
+    def model_fps(self) -> float:
+        return self.frames / self.model_seconds if self.model_seconds else 0.0
+
+    @property
+    def end_to_end_fps(self) -> float:
+        return self.frames / self.wall_seconds if self.wall_seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "model_fps": self.model_fps,
+                "end_to_end_fps": self.end_to_end_fps,
+                "end_to_end_vs_model_only": self.end_to_end_fps / max(self.model_fps, 1e-9)}  # fmt: skip
+
+
+class _Worker(threading.Thread):
+    """A daemon thread that keeps the first exception for the main thread to re-raise."""
+
+    def __init__(self, target, name: str):
+        super().__init__(name=name, daemon=True)
+        self._target_fn = target
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._target_fn()
+        except BaseException as error:  # re-raised by the main thread
+            self.error = error
+
+
+def _put(q: queue.Queue, item, stop: threading.Event, workers=()) -> bool:
+    """Blocking put; gives up when ``stop`` is set, re-raises a dead consumer's error."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            _raise_worker_error(workers)
+    return False
+
+
+def _raise_worker_error(workers) -> None:
+    for worker in workers:
+        if worker.error is not None:
+            raise worker.error
+
+
+def segment_stream(frames, predictor, sink, *, size: tuple[int, int] | None, total=None,
+                   queue_size: int = 4, max_frames: int | None = None) -> Stats:  # fmt: skip
+    """Segment every frame of ``frames`` and hand results to ``sink``.
+
+    Args:
+        frames: iterable of (name, BGR uint8 frame (H, W, 3)).
+        predictor: callable (frame size (H, W)) -> ``Predictor`` (so a runtime exported at a
+            fixed size can be built per size), see ``PredictorCache``.
+        sink: object with ``write(name, frame, labels)`` (labels (h, w) uint8 at network size).
+        size: network (H, W); None = each frame's own size.
+        total: frame count for the progress bar, if known.
+        max_frames: stop after this many frames (webcams).
+    """
+    stop = threading.Event()
+    decoded: queue.Queue = queue.Queue(queue_size)
+    predicted: queue.Queue = queue.Queue(queue_size)
+
+    def decode() -> None:
+        for index, (name, frame) in enumerate(frames):
+            if stop.is_set() or (max_frames is not None and index >= max_frames):
+                break
+            if not _put(decoded, (name, frame, to_input(frame, size)), stop):
+                return
+        _put(decoded, _DONE, stop)
+
+    def encode() -> None:
+        while True:
+            try:
+                item = predicted.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
+            if item is _DONE:
+                return
+            sink.write(*item)
+
+    workers = [_Worker(decode, "decode"), _Worker(encode, "encode")]
+    model_seconds, count, start = 0.0, 0, time.perf_counter()
+    for worker in workers:
+        worker.start()
+    bar = tqdm(total=min(total, max_frames or total) if total else max_frames, unit="frame")
+    try:
+        while (item := _get(decoded, workers)) is not _DONE:
+            name, frame, batch = item  # batch: (1, 3, h, w) float32
+            runtime = predictor(batch.shape[2:])
+            tick = time.perf_counter()
+            labels = runtime.predict(batch)[0]  # (h, w) uint8
+            model_seconds += time.perf_counter() - tick
+            _put(predicted, (name, frame, labels), stop, workers)
+            count += 1
+            bar.update()
+            bar.set_postfix(fps=f"{count / (time.perf_counter() - start):.1f}")
+        _put(predicted, _DONE, stop, workers)
+        workers[1].join()
+    finally:
+        stop.set()
+        bar.close()
+        for worker in workers:
+            worker.join(timeout=5)
+    _raise_worker_error(workers)
+    return Stats(count, model_seconds, time.perf_counter() - start)
+
+
+def _get(q: queue.Queue, workers: list[_Worker]):
+    """Next item, or re-raise a worker's exception instead of waiting forever."""
+    while True:
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            pass
+        _raise_worker_error(workers)
+
+
+class PredictorCache:
+    """Builds the runtime for each network input size on first use, then reuses it.
+
+    Eager PyTorch takes any size; ONNX Runtime and OpenVINO get a graph exported at that
+    size (the paper's pooling kernel is fixed per export) with argmax inside the graph.
+
+    Args:
+        model: the PyTorch model.
+        backend: ``eager``, ``onnxruntime`` or ``openvino``.
+        workdir: folder for exported graphs.
+        device: torch device (eager only).
+        threads: runtime threads.
+    """
+
+    def __init__(self, model, backend: str, workdir, *, device: str = "cpu", threads: int = 1):
+        self.model, self.backend, self.workdir = model, backend, workdir
+        self.device, self.threads = device, threads
+        self.cache: dict[tuple[int, int], object] = {}
+
+    def __call__(self, size) -> object:
+        size = (int(size[0]), int(size[1]))
+        if size not in self.cache:
+            self.cache[size] = self._build(size)
+        return self.cache[size]
+
+    def _build(self, size: tuple[int, int]):
+        from pathlib import Path
+
+        from segmnv3.deploy.export import export_onnx
+        from segmnv3.deploy.runtimes import EagerPredictor, OnnxRuntimePredictor, OpenVinoPredictor
+
+        if self.backend == "eager":
+            return EagerPredictor(self.model, device=self.device, threads=self.threads)
+        path = Path(self.workdir) / f"labels_{size[0]}x{size[1]}.onnx"
+        export_onnx(self.model, path, size, output="labels")
+        if self.backend == "onnxruntime":
+            return OnnxRuntimePredictor(path, threads=self.threads)
+        return OpenVinoPredictor(path, threads=self.threads)
+
+
+def measure_video(model, clip, output, *, backend: str = "onnxruntime", threads: int = 1,
+                  size: tuple[int, int] | None = None) -> dict:  # fmt: skip
+    """Model-only vs end-to-end FPS of the overlay pipeline on ``clip`` (benchmark helper)."""
+    import tempfile
+    from pathlib import Path
+
+    from segmnv3.deploy.sinks import VideoSink
+    from segmnv3.deploy.sources import open_source
+
+    source = open_source(str(clip))
+    with tempfile.TemporaryDirectory(prefix="segmnv3-video-") as workdir:
+        runtimes = PredictorCache(model, backend, workdir, threads=threads)
+        runtimes(size or source.size)  # export before the clock starts, as `infer` does
+        sink = VideoSink(Path(output), source.fps, source.size, alpha=0.5)
+        try:
+            stats = segment_stream(source.frames(), runtimes, sink, size=size,
+                                   total=source.count)  # fmt: skip
+        except BaseException:
+            sink.discard()
+            raise
+        sink.commit()
+    return {"backend": backend, "size": list(size or source.size), **stats.to_dict()}
