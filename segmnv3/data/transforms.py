@@ -56,37 +56,100 @@ def _normalize(cfg: DataConfig) -> A.Normalize:
     return A.Normalize(mean=tuple(cfg.mean), std=tuple(cfg.std), max_pixel_value=255.0)
 
 
-def build_train_transform(cfg: DataConfig) -> PairTransform:
-    """Random scale -> pad -> random crop -> flip -> (jitter) -> normalise, from ``cfg``."""
+class RandomScaleCrop(A.DualTransform):
+    """Random scale, pad (bottom/right) and random crop, computed as one affine warp.
+
+    Equivalent to ``RandomScale -> PadIfNeeded(top_left) -> RandomCrop`` but only the
+    crop's pixels are computed: at scale 2 a 2048x1024 frame would otherwise be resized
+    to 4096x2048 to keep a 769x769 window. Image: bilinear, padded with 0; mask: nearest,
+    padded with ``fill_mask`` (``IGNORE_INDEX``). Both use the same half-pixel-centred map,
+    so they stay aligned.
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        scale_range=(0.5, 2.0),
+        fill_mask: int = IGNORE_INDEX,
+        p: float = 1.0,
+    ):
+        super().__init__(p=p)
+        self.height, self.width = int(height), int(width)
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
+        self.fill_mask = fill_mask
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        height, width = params["shape"][:2]
+        scale = self.py_random.uniform(*self.scale_range)
+        scaled_h, scaled_w = round(height * scale), round(width * scale)
+        top = int(self.py_random.random() * max(scaled_h - self.height, 0))
+        left = int(self.py_random.random() * max(scaled_w - self.width, 0))
+        offset = 0.5 * scale - 0.5  # pixel centres: dst + 0.5 = scale * (src + 0.5)
+        matrix = np.array([[scale, 0, offset - left], [0, scale, offset - top]], dtype=np.float64)
+        # rows/columns past the scaled frame are padding (bottom/right, as PadIfNeeded top_left)
+        valid = (min(self.height, scaled_h - top), min(self.width, scaled_w - left))
+        return {"matrix": matrix, "valid": valid}
+
+    def _warp(
+        self, array: np.ndarray, matrix: np.ndarray, valid, interpolation: int, fill
+    ) -> np.ndarray:
+        # Replicate the border while warping (no dark seam where the crop touches the frame's
+        # edge), then write the padding explicitly so image and mask pad the same pixels.
+        size = (self.width, self.height)
+        out = cv2.warpAffine(
+            array, matrix, size, flags=interpolation, borderMode=cv2.BORDER_REPLICATE
+        )
+        out[valid[0] :] = fill
+        out[:, valid[1] :] = fill
+        return out
+
+    def apply(self, img: np.ndarray, matrix: np.ndarray, valid=(0, 0), **params) -> np.ndarray:
+        return self._warp(img, matrix, valid, cv2.INTER_LINEAR, 0)
+
+    def apply_to_mask(
+        self, mask: np.ndarray, matrix: np.ndarray, valid=(0, 0), **params
+    ) -> np.ndarray:
+        return self._warp(mask, matrix, valid, cv2.INTER_NEAREST, self.fill_mask)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("height", "width", "scale_range", "fill_mask")
+
+
+def _crop_and_scale(cfg: DataConfig) -> tuple[int, int, float, float]:
     crop_h, crop_w = _size(cfg.crop_size, "data.crop_size")
     low, high = (float(s) for s in cfg.scale_range)
     if not 0 < low <= high:
         raise ConfigError(f"data.scale_range must satisfy 0 < low <= high, got {cfg.scale_range!r}")
-    steps: list[A.BasicTransform] = [
-        # scale_limit is relative to 1 in albumentations: (0.5, 2.0) -> (-0.5, 1.0).
-        A.RandomScale(
-            scale_limit=(low - 1, high - 1),
-            interpolation=cv2.INTER_LINEAR,
-            mask_interpolation=cv2.INTER_NEAREST,
-            p=1.0,
-        ),
-        A.PadIfNeeded(
-            min_height=crop_h,
-            min_width=crop_w,
-            position="top_left",  # as torchvision's reference: pad bottom/right
-            border_mode=cv2.BORDER_CONSTANT,
-            fill=0,
-            fill_mask=IGNORE_INDEX,
-        ),
-        A.RandomCrop(height=crop_h, width=crop_w),
-    ]
-    if cfg.hflip:
-        steps.append(A.HorizontalFlip(p=0.5))
+    return crop_h, crop_w, low, high
+
+
+def _flip_jitter_normalize(cfg: DataConfig) -> list[A.BasicTransform]:
+    steps: list[A.BasicTransform] = [A.HorizontalFlip(p=0.5)] if cfg.hflip else []
     if cfg.photometric:
         brightness, contrast, saturation, hue = (float(v) for v in cfg.color_jitter)
         steps.append(A.ColorJitter(brightness, contrast, saturation, hue, p=0.8))
-    steps.append(_normalize(cfg))
-    return PairTransform(A.Compose(steps))
+    return [*steps, _normalize(cfg)]
+
+
+def build_train_transform(cfg: DataConfig) -> PairTransform:
+    """Random scale + pad + crop (one warp) -> flip -> (jitter) -> normalise, from ``cfg``."""
+    crop_h, crop_w, low, high = _crop_and_scale(cfg)
+    scale_crop = RandomScaleCrop(crop_h, crop_w, scale_range=(low, high))
+    return PairTransform(A.Compose([scale_crop, *_flip_jitter_normalize(cfg)]))
+
+
+def build_reference_train_transform(cfg: DataConfig) -> PairTransform:
+    """The same augmentation as albumentations' textbook chain (resize the whole frame, pad,
+    crop): the baseline of ``segmnv3 bench-data`` and a cross-check in the tests."""
+    crop_h, crop_w, low, high = _crop_and_scale(cfg)
+    steps: list[A.BasicTransform] = [
+        # scale_limit is relative to 1 in albumentations: (0.5, 2.0) -> (-0.5, 1.0).
+        A.RandomScale(scale_limit=(low - 1, high - 1), interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST, p=1.0),
+        A.PadIfNeeded(crop_h, crop_w, position="top_left", border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=IGNORE_INDEX),
+        A.RandomCrop(height=crop_h, width=crop_w),
+    ]  # fmt: skip
+    return PairTransform(A.Compose([*steps, *_flip_jitter_normalize(cfg)]))
 
 
 def build_eval_transform(cfg: DataConfig) -> PairTransform:
