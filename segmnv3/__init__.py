@@ -4,10 +4,30 @@ Public API::
 
     model = segmnv3.build_model(backbone="mobilenet_v3_large", head="lraspp")
     stats = segmnv3.profile(model, (1024, 2048))   # stats.params, stats.madds
+
+The names are imported lazily so that ``segmnv3 --help`` does not wait for torch.
 """
 
-from segmnv3.models.profile import profile
-from segmnv3.models.segmenter import build_model, build_model_from_config
+from __future__ import annotations
 
-__all__ = ["build_model", "build_model_from_config", "profile"]
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+__all__ = ["build_model", "build_model_from_config", "profile"]
+
+_LAZY = {
+    "build_model": "segmnv3.models.segmenter",
+    "build_model_from_config": "segmnv3.models.segmenter",
+    "profile": "segmnv3.models.profile",
+}
+
+if TYPE_CHECKING:
+    from segmnv3.models.profile import profile
+    from segmnv3.models.segmenter import build_model, build_model_from_config
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'segmnv3' has no attribute {name!r}")
