@@ -2,8 +2,10 @@
 
 Run as ``python -m segmnv3.deploy.memprobe BACKEND MODEL HxW``: MODEL is a checkpoint
 (``eager``) or an exported file (other backends). The process loads the model, segments
-one random image of size HxW, and prints JSON with ``ru_maxrss`` (peak RSS, whole process:
-interpreter, libraries, weights and activations), so each backend is measured alone.
+one random image of size HxW, and prints JSON with its peak RSS (``VmHWM`` of
+/proc/self/status: interpreter, libraries, weights and activations), so each backend is
+measured alone. (``getrusage().ru_maxrss`` would not do: Linux carries it across
+``execve``, so a child started by a big benchmark process reports the parent's peak.)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +44,16 @@ def measure_peak_rss(backend: str, model_path: str, size: tuple[int, int]) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def peak_rss_kb() -> float:
+    """This process's peak resident set size in KiB (VmHWM; ru_maxrss where /proc is absent)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def main(argv: list[str]) -> None:
     backend, model_path, size = argv
     height, width = (int(v) for v in size.split("x"))
@@ -49,8 +62,7 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     predictor.predict(batch)  # (1, H, W) labels, as a user's segmentation call
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    print(json.dumps({"backend": backend, "peak_rss_mb": peak_kb / 1024, "seconds": seconds}))
+    print(json.dumps({"backend": backend, "peak_rss_mb": peak_rss_kb() / 1024, "seconds": seconds}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,137 @@
+"""ONNX / OpenVINO export parity and int8 quantization (tiny V3-Small models, small inputs)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import segmnv3
+from segmnv3.cli import main
+from segmnv3.data.cityscapes import find_pairs
+from segmnv3.deploy.export import ParityThresholds, check_parity, export_onnx, export_openvino
+from segmnv3.deploy.preprocess import to_input
+from segmnv3.deploy.quantize import evaluate_int8, quantize_onnxruntime
+from segmnv3.deploy.runtimes import EagerPredictor, OnnxRuntimePredictor, OpenVinoPredictor
+
+SIZES = [(64, 128), (96, 160)]
+ROW11 = "configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml"
+
+
+def lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random BatchNorm statistics and larger classifier weights, so a random-init model
+    has logits of a real scale (fresh layers make every logit ~0, argmax nearly ties)."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.rand(n, generator=generator) - 0.5)
+            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(n, generator=generator) - 0.5)
+        if isinstance(module, torch.nn.Conv2d) and module.out_channels == 19:
+            module.weight.data.mul_(30.0)  # classifiers: logits of order 1-10
+    return model.eval()
+
+
+def small_model(**kwargs) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return lively(segmnv3.build_model(backbone="mobilenet_v3_small", **kwargs))
+
+
+@pytest.fixture(scope="module")
+def val_frames(synthetic_root):
+    return [cv2.imread(str(p)) for p in find_pairs(synthetic_root, "val")[0][:2]]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"head": "lraspp", "pooling": "paper"}, {"head": "lraspp", "pooling": "global"},
+     {"head": "raspp"}],
+    ids=["lraspp-paper", "lraspp-global", "raspp"],
+)  # fmt: skip
+def test_onnx_matches_pytorch(tmp_path, val_frames, kwargs, size):
+    model = small_model(**kwargs)
+    reference = EagerPredictor(model, threads=1)
+    path = export_onnx(model, tmp_path / "model.onnx", size)
+    report = check_parity(reference, OnnxRuntimePredictor(path), val_frames, size)
+    assert report.logit_scale > 1.0  # the comparison is not between two near-zero outputs
+    assert report.max_abs_diff <= 1e-3 * report.logit_scale
+    assert report.agreement >= 0.999
+    assert report.passed
+
+
+def test_openvino_ir_matches_pytorch(tmp_path, val_frames):
+    model = small_model()
+    onnx_path = export_onnx(model, tmp_path / "model.onnx", SIZES[0])
+    xml = export_openvino(onnx_path, tmp_path / "model.xml")
+    report = check_parity(EagerPredictor(model), OpenVinoPredictor(xml), val_frames, SIZES[0])
+    assert report.passed, report.line()
+
+
+def test_parity_check_catches_a_different_model(tmp_path, val_frames):
+    path = export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
+    other = lively(segmnv3.build_model(backbone="mobilenet_v3_small"), seed=1)
+    report = check_parity(EagerPredictor(other), OnnxRuntimePredictor(path), val_frames,
+                          SIZES[0], ParityThresholds())  # fmt: skip
+    assert not report.passed
+    assert report.max_abs_diff > 1e-3 * max(1.0, report.logit_scale)
+
+
+def test_dynamic_export_runs_at_other_sizes(tmp_path, val_frames):
+    model = small_model(pooling="global")
+    path = export_onnx(model, tmp_path / "dynamic.onnx", SIZES[0], dynamic=True)
+    predictor = OnnxRuntimePredictor(path)
+    for size in [(64, 128), (128, 256)]:
+        batch = to_input(val_frames[0], size)
+        assert predictor.logits(batch).shape == (1, 19, *size)
+        np.testing.assert_allclose(
+            predictor.logits(batch),
+            EagerPredictor(model).logits(batch),
+            atol=1e-3 * max(1.0, np.abs(predictor.logits(batch)).max()),
+        )
+
+
+def test_labels_graph_equals_argmax_of_logits(tmp_path, val_frames):
+    model = small_model()
+    labels = OnnxRuntimePredictor(
+        export_onnx(model, tmp_path / "l.onnx", SIZES[1], output="labels")
+    )
+    batch = to_input(val_frames[0], SIZES[1])
+    expected = EagerPredictor(model).logits(batch).argmax(1)
+    assert labels.predict(batch).dtype == np.uint8
+    assert (labels.predict(batch) == expected).mean() >= 0.999
+
+
+def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
+    model = small_model()
+    size = (128, 256)
+    fp32_path = export_onnx(model, tmp_path / "fp32.onnx", size)
+    calibration = find_pairs(synthetic_root, "train")[0][:4]
+    int8_path = quantize_onnxruntime(fp32_path, tmp_path / "int8.onnx", calibration, size)
+    report = evaluate_int8(OnnxRuntimePredictor(fp32_path), OnnxRuntimePredictor(int8_path),
+                           synthetic_root, "val", size, recipe="tuned")  # fmt: skip
+    assert report.images == 4
+    assert 0.5 < report.agreement <= 1.0  # int8 is lossy but must track fp32
+    assert 0.0 <= report.miou_fp32 <= 1.0 and 0.0 <= report.miou_int8 <= 1.0
+    assert report.miou_delta == pytest.approx(report.miou_int8 - report.miou_fp32)
+
+
+@pytest.mark.slow
+def test_export_command_writes_every_format(tmp_path, synthetic_root):
+    code = main(["export", "--random-init", "--config", ROW11, "--resolution", "64x128",
+                 "--format", "onnx", "openvino", "int8-onnxruntime", "int8-openvino",
+                 "--output", str(tmp_path), "--data-root", str(synthetic_root),
+                 "--calib-images", "2", "--val-images", "2"])  # fmt: skip
+    assert code == 0
+    report = json.loads(
+        (tmp_path / "table7_row11_v3small_rf2_lraspp_f128_os16_64x128_export.json").read_text()
+    )
+    assert set(report["files"]) == {"onnx", "openvino", "int8-onnxruntime", "int8-openvino"}
+    assert all(p["passed"] for p in report["parity"])
+    assert [r["backend"] for r in report["int8"]] == ["onnxruntime-int8", "openvino-int8"]
+    assert all(0.0 <= r["agreement"] <= 1.0 for r in report["int8"])
