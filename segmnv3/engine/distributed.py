@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -84,3 +85,30 @@ def any_rank(flag: bool, context: DistributedContext) -> bool:
     tensor = torch.tensor([int(flag)], device=context.device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return bool(tensor.item())
+
+
+def broadcast_buffers(model: torch.nn.Module, context: DistributedContext) -> None:
+    """Copy rank 0's buffers (BatchNorm statistics) to every rank.
+
+    DDP broadcasts them at the start of each forward, so after the last training step
+    the ranks' statistics differ by that step's update; this makes them equal.
+    """
+    if context.distributed:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
+
+
+def parameter_fingerprints(model: torch.nn.Module, context: DistributedContext) -> list[str]:
+    """SHA-256 of every rank's parameters and buffers, gathered on all ranks.
+
+    Equal strings mean bit-identical models: the check that DDP kept the ranks in step.
+    """
+    digest = hashlib.sha256()
+    for tensor in [*model.parameters(), *model.buffers()]:
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    mine = digest.hexdigest()
+    if not context.distributed:
+        return [mine]
+    gathered: list[str] = [""] * context.world_size
+    dist.all_gather_object(gathered, mine)
+    return gathered

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
 from segmnv3.config import Config
-from segmnv3.data.labels import CLASS_NAMES
 from segmnv3.engine import checkpoint
 from segmnv3.engine.data_loop import (
     BatchStream,
@@ -33,9 +31,12 @@ from segmnv3.engine.distributed import (
     DistributedContext,
     any_rank,
     barrier,
+    broadcast_buffers,
     init_distributed,
+    parameter_fingerprints,
     shutdown,
 )
+from segmnv3.engine.eval_report import class_names
 from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.metrics import all_reduce_sum
@@ -88,6 +89,8 @@ class Trainer:
         )
         if cuda:
             torch.backends.cudnn.benchmark = True
+        if options.cpu_threads is not None:
+            torch.set_num_threads(options.cpu_threads)
         seed_everything(options.seed)  # identical initial weights on every rank
         self.raw_model = self._build_model()
         self.model = self._wrap(self.raw_model)
@@ -102,6 +105,10 @@ class Trainer:
         from segmnv3 import build_model_from_config
 
         model = build_model_from_config(self.config.model)
+        if self.config.train.bn_momentum is not None:
+            for module in model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.momentum = self.config.train.bn_momentum
         if self.context.distributed and self.config.train.sync_bn:
             if self.device.type == "cuda":
                 model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -159,38 +166,38 @@ class Trainer:
             resume_step=self.step,
             tensorboard=options.tensorboard,
         )
+        show = self.progress and self.context.is_main
+        bar = tqdm(total=options.iterations, initial=self.step, desc="train", disable=not show)
         last_miou, saved_at, interrupted = None, -1, False
-        bar = tqdm(
-            total=options.iterations,
-            initial=self.step,
-            desc="train",
-            disable=not (self.progress and self.context.is_main),
-            dynamic_ncols=True,
-        )
-        started, started_step = time.perf_counter(), self.step
+        self._clock = (time.perf_counter(), self.step)
         with StopRequest() as stop:
-            while self.step < options.iterations:
+            while self.step < options.iterations and not interrupted:
                 loss = self._train_step(stream)
                 self.step += 1
                 bar.update(1)
-                final = self.step == options.iterations
-                if self.step % options.log_interval == 0 or final:
-                    rate = (self.step - started_step) / (time.perf_counter() - started)
-                    self._log_train(log, bar, loss, rate)
-                if final or (options.val_interval and self.step % options.val_interval == 0):
-                    last_miou = self._validate(log)
-                    saved_at = self.step
-                elif options.ckpt_interval and self.step % options.ckpt_interval == 0:
-                    self._save(is_best=False)
-                    saved_at = self.step
-                if any_rank(stop.requested, self.context):
-                    interrupted = True
-                    break
+                miou, saved = self._after_step(log, bar, loss)
+                last_miou = miou if miou is not None else last_miou
+                saved_at = self.step if saved else saved_at
+                interrupted = any_rank(stop.requested, self.context)
         bar.close()
         if saved_at != self.step:
             self._save(is_best=False)
-        log.close()
-        return self._finish(last_miou, interrupted)
+        return self._finish(log, last_miou, interrupted)
+
+    def _after_step(self, log: RunLog, bar: tqdm, loss: torch.Tensor) -> tuple[float | None, bool]:
+        """Log, validate and checkpoint when due; returns (val mIoU or None, saved?)."""
+        options = self.config.train
+        final = self.step == options.iterations
+        if self.step % options.log_interval == 0 or final:
+            started, started_step = self._clock
+            rate = (self.step - started_step) / (time.perf_counter() - started)
+            self._log_train(log, bar, loss, rate)
+        if final or (options.val_interval and self.step % options.val_interval == 0):
+            return self._validate(log), True
+        if options.ckpt_interval and self.step % options.ckpt_interval == 0:
+            self._save(is_best=False)
+            return None, True
+        return None, False
 
     def _train_step(self, stream: BatchStream) -> torch.Tensor:
         """One optimiser step over ``accumulate`` micro-batches; returns the mean loss."""
@@ -228,7 +235,7 @@ class Trainer:
 
     def _validate(self, log: RunLog) -> float:
         """mIoU on the validation split (all ranks); saves ``last.pt`` and maybe ``best.pt``."""
-        self._sync_buffers()
+        broadcast_buffers(self.raw_model, self.context)
         loader = build_eval_loader(
             self.val_set,
             self.context,
@@ -249,21 +256,13 @@ class Trainer:
         )
         is_best = scores.miou > self.best_miou
         self.best_miou = max(self.best_miou, scores.miou)
-        names = CLASS_NAMES if self.config.model.num_classes == len(CLASS_NAMES) else None
-        names = names or [str(i) for i in range(self.config.model.num_classes)]
-        log.write("val", self.step, scores.to_dict(names))
+        log.write("val", self.step, scores.to_dict(class_names(self.config.model.num_classes)))
         self._print(
             f"step {self.step}: val mIoU {100 * scores.miou:.2f}  "
             f"pixel acc {100 * scores.pixel_accuracy:.2f}  (best {100 * self.best_miou:.2f})"
         )
         self._save(is_best=is_best)
         return scores.miou
-
-    def _sync_buffers(self) -> None:
-        """Copy rank 0's BatchNorm statistics to every rank (DDP syncs them per forward)."""
-        if self.context.distributed:
-            for buffer in self.raw_model.buffers():
-                dist.broadcast(buffer, src=0)
 
     def _state(self) -> dict:
         return {
@@ -288,8 +287,14 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.yaml").write_text(text)
 
-    def _finish(self, last_miou: float | None, interrupted: bool) -> TrainResult:
-        self._sync_buffers()
+    def _finish(self, log: RunLog, last_miou: float | None, interrupted: bool) -> TrainResult:
+        broadcast_buffers(self.raw_model, self.context)
+        if self.context.distributed:
+            fingerprints = parameter_fingerprints(self.raw_model, self.context)
+            log.write("ddp", self.step, {"fingerprints": fingerprints})
+            if len(set(fingerprints)) != 1:
+                raise RuntimeError(f"DDP ranks diverged: parameter hashes {fingerprints}")
+        log.close()
         if self.context.is_main:
             curves = plot_curves(self.run_dir)
             where = f"checkpoints in {self.run_dir}" + (f", curves in {curves}" if curves else "")
