@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -155,3 +156,48 @@ def test_json_log_records_are_plain_json(trained_run):
     for line in (result.run_dir / "log.jsonl").read_text().splitlines():
         record = json.loads(line)
         assert record["kind"] in {"train", "val"} and isinstance(record["step"], int)
+
+
+def test_eval_command_agrees_with_official_script_on_saved_predictions(trained_run, tmp_path):
+    """`segmnv3 eval --save-predictions` files, scored by cityscapesscripts, give our numbers."""
+    import copy
+    import math
+
+    import cv2
+
+    official = pytest.importorskip("cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling")
+    from segmnv3.cli import main
+
+    result, config = trained_run
+    root = Path(config.data.root)
+    report_path, predictions = tmp_path / "report.json", tmp_path / "predictions"
+    argv = ["eval", str(result.run_dir / "best.pt"), "--data-root", str(root), "--scales", "0.5"]
+    argv += ["--save-predictions", str(predictions), "--json", str(report_path)]
+    assert main([*argv, "--device", "cpu", "--no-progress"]) == 0
+    report = json.loads(report_path.read_text())
+    assert report_path.with_suffix(".png").is_file() and report["images"] == 4
+
+    args = copy.copy(official.args)
+    args.evalInstLevelScore, args.JSONOutput, args.quiet = False, False, True
+    args.predictionPath, args.predictionWalk = str(predictions / "labelIds"), None
+    ground_truth = []
+    for path in sorted(root.glob("gtFine/val/*/*_gtFine_labelIds.png")):
+        # The synthetic set paints license plates as 255 (id -1); real gtFine never holds
+        # it (json2labelImg skips negative ids) and the official script rejects it. 0
+        # ("unlabeled") is ignored exactly like 255, so the scores are unchanged.
+        labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        labels[labels == 255] = 0
+        ground_truth.append(str(tmp_path / "gt" / path.name))
+        Path(ground_truth[-1]).parent.mkdir(exist_ok=True)
+        cv2.imwrite(ground_truth[-1], labels)
+    found = [official.getPrediction(args, gt) for gt in ground_truth]  # the server's naming rule
+    reference = official.evaluateImgLists(found, ground_truth, args)
+    for name, value in report["iou"].items():
+        expected = reference["classScores"][name]
+        assert (value is None) == math.isnan(expected), name
+        if value is not None:
+            assert value == pytest.approx(expected, abs=1e-4), name
+    assert report["miou"] == pytest.approx(reference["averageScoreClasses"], abs=1e-4)
+    assert report["miou"] == pytest.approx(result.best_miou, abs=1e-9)  # same as training's val
+    overlays = sorted(predictions.glob("overlay/*/*.png"))
+    assert len(overlays) == 4 and cv2.imread(str(overlays[0])).shape == (128, 256, 3)
