@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from segmnv3.data.labels import NAME_TO_LABEL
-from segmnv3.data.scene import Block, Ground, Panel, Scene, Sprite
+from segmnv3.data.scene import FAR, Block, Ground, Panel, Scene, Sprite
 from segmnv3.data.sprites import ID
 
 NEAR = 0.6  # metres; geometry closer than this to the camera plane is clipped
@@ -147,8 +147,6 @@ def _sky_and_horizon(canvas: Canvas, scene: Scene, camera: Camera, rng) -> None:
 
 def _skyline(canvas: Canvas, camera: Camera, rng) -> None:
     """Distant blocks and trees where the street meets the horizon."""
-    from segmnv3.data.scene import FAR
-
     for _ in range(int(rng.integers(6, 14))):
         x0 = rng.uniform(-120, 120)
         top = rng.uniform(10, 45)

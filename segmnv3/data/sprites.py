@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 
 from segmnv3.data.labels import NAME_TO_LABEL
@@ -18,7 +19,7 @@ ID = {name: label.id % 256 for name, label in NAME_TO_LABEL.items()}  # uint8 va
 
 
 class Part(NamedTuple):
-    label_id: int  # uint8 label id; ``None``-like -1 is never used, plates are 255
+    label_id: int  # as stored in a uint8 labelIds PNG (license plate -1 -> 255)
     polygons: list[np.ndarray]  # each (N, 2) float, metres
     color: tuple[float, float, float]  # BGR
 
@@ -51,12 +52,10 @@ def random_paint(rng: np.random.Generator) -> tuple[float, float, float]:
         return (v * rng.uniform(0.95, 1.08), v, v * rng.uniform(0.95, 1.05))
     hue = rng.uniform(0, 180)
     hsv = np.uint8([[[hue, rng.uniform(120, 240), rng.uniform(90, 220)]]])
-    import cv2  # noqa: PLC0415 (cheap; keeps the module importable without cv2 at import)
-
     return tuple(float(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
 
-def _wheels_and_plate(width, rng, label, front: bool) -> tuple[list[Part], list[Part]]:
+def _wheels_and_plate(width, rng, label) -> tuple[list[Part], list[Part]]:
     tyre = (22, 22, 24)
     wheels = [Part(label, [rect(-width / 2 + 0.05, 0, -width / 2 + 0.32, 0.5)], tyre)]
     wheels.append(Part(label, [rect(width / 2 - 0.32, 0, width / 2 - 0.05, 0.5)], tyre))
@@ -69,7 +68,7 @@ def car(rng: np.random.Generator, front: bool) -> list[Part]:
     """Rear view (or front view for oncoming traffic) of a car."""
     w, h = rng.uniform(1.65, 1.95), rng.uniform(1.35, 1.75)
     paint, label = random_paint(rng), ID["car"]
-    wheels, plate = _wheels_and_plate(w, rng, label, front)
+    wheels, plate = _wheels_and_plate(w, rng, label)
     belt = h * rng.uniform(0.55, 0.65)
     body = np.array([[-w / 2, 0.3], [w / 2, 0.3], [w / 2, belt - 0.1], [w / 2 - 0.08, belt],
                      [-w / 2 + 0.08, belt], [-w / 2, belt - 0.1]])  # fmt: skip
@@ -91,7 +90,7 @@ def truck(rng: np.random.Generator, front: bool) -> list[Part]:
     """A box truck: tall cargo box from behind, cab with windscreen from the front."""
     w, h = rng.uniform(2.3, 2.55), rng.uniform(2.9, 3.8)
     paint, label = random_paint(rng), ID["truck"]
-    wheels, plate = _wheels_and_plate(w, rng, label, front)
+    wheels, plate = _wheels_and_plate(w, rng, label)
     parts = [*wheels, Part(label, [rect(-w / 2 + 0.1, 0.35, w / 2 - 0.1, 0.95)], (40, 40, 45))]
     if front:
         parts.append(Part(label, [rect(-w / 2, 0.7, w / 2, h)], paint))
@@ -116,7 +115,7 @@ def bus(rng: np.random.Generator, front: bool) -> list[Part]:
         else [(30, 200, 240), (230, 230, 230), (40, 40, 200)][rng.integers(3)]
     )
     label = ID["bus"]
-    wheels, plate = _wheels_and_plate(w, rng, label, front)
+    wheels, plate = _wheels_and_plate(w, rng, label)
     body = np.array([[-w / 2, 0.3], [w / 2, 0.3], [w / 2, h - 0.2], [w / 2 - 0.2, h],
                      [-w / 2 + 0.2, h], [-w / 2, h - 0.2]])  # fmt: skip
     glass_low = 1.0 if front else 1.7
