@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
+# Replace tools/ (which holds profile.py, shadowing the stdlib module that torch imports)
+# with the repository root, so that a clone runs without install.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from segmnv3.cli import run_tool  # noqa: E402
 
