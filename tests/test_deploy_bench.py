@@ -32,7 +32,8 @@ def test_cpu_peak_is_units_times_lanes_times_clock():
 def fake_result() -> dict:
     """A hand-made result: fastest fp32 = openvino 30 ms, tuned int8 = 20 ms."""
     ms = {"eager": 100.0, "onnxruntime": 40.0, "openvino": 30.0, "openvino-bf16": 25.0,
-          "onnxruntime-int8": 22.0, "openvino-int8": 20.0, "onnxruntime-int8-naive": 50.0,
+          "onnxruntime-int8": 22.0, "openvino-int8": 20.0, "openvino-int8-bf16": 21.0,
+          "onnxruntime-int8-naive": 50.0,
           "openvino-int8-naive": 45.0}  # fmt: skip
     latency = [{"model": "row8", "backend": b, "resolution": "half", "median_ms": v,
                 "agreement_with_eager": 0.995} for b, v in ms.items()]  # fmt: skip

@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise UserError(f"--config: {missing} not found; see configs/README.md")
-    if args.weights and len(paths) != 1:
-        raise UserError("--weights needs exactly one --config (the model it was trained as)")
+    if args.weights and not args.config:
+        raise UserError("--weights needs --config (the model it was trained as, given first)")
     sizes = QUICK_SIZES if args.quick else SIZES
     repeats, warmup = (2, 1) if args.quick else (args.repeats, args.warmup)
     calib, agree = (2, 1) if args.quick else (args.calib_images, args.agreement_images)

@@ -24,7 +24,7 @@ SMP_ENCODER = "tu-mobilenetv3_large_100"  # timm's MobileNetV3-Large; builds off
 
 
 def build_subjects(config_paths: list[Path], weights: str | None = None) -> list[Subject]:
-    """Our configs (random init unless ``weights``) and the two baselines."""
+    """Our configs (random init; ``weights`` for the first one) and the two baselines."""
     import segmentation_models_pytorch as smp
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
@@ -34,8 +34,8 @@ def build_subjects(config_paths: list[Path], weights: str | None = None) -> list
     from segmnv3.paper import paper_row
 
     subjects = []
-    for path in config_paths:
-        if weights and len(config_paths) == 1:
+    for index, path in enumerate(config_paths):
+        if weights and index == 0:
             model, config = load_model(weights, path)
         else:
             config = load_config(path)
@@ -73,9 +73,11 @@ def make_predictors(
                                         calibration, size, recipe)  # fmt: skip
             predictor = OnnxRuntimePredictor(path, threads=threads)
         elif backend.startswith("openvino-int8"):
-            path = quantize_openvino(onnx_path, Path(f"{stem}_{recipe}_int8.xml"), calibration,
-                                     size, recipe)  # fmt: skip
-            predictor = OpenVinoPredictor(path, threads=threads)
+            path = Path(f"{stem}_{recipe}_int8.xml")
+            if not path.exists():  # openvino-int8 and -int8-bf16 share one file
+                quantize_openvino(onnx_path, path, calibration, size, recipe)
+            precision = "bf16" if backend.endswith("-bf16") else "f32"
+            predictor = OpenVinoPredictor(path, threads=threads, precision=precision)
         else:
             precision = "bf16" if backend == "openvino-bf16" else "f32"
             predictor = OpenVinoPredictor(onnx_path, threads=threads, precision=precision)

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 FP32_BACKENDS = ("eager", "onnxruntime", "openvino")
+# "-naive": library-default int8; "openvino-int8-bf16": the tuned int8 file with its
+# float ops in bf16 (AMX); see deploy/quantize.py RECIPES.
 OUR_BACKENDS = (*FP32_BACKENDS, "openvino-bf16", "onnxruntime-int8", "openvino-int8",
-                "onnxruntime-int8-naive", "openvino-int8-naive")  # fmt: skip
+                "openvino-int8-bf16", "onnxruntime-int8-naive", "openvino-int8-naive")  # fmt: skip
 BASELINE_BACKENDS = ("eager", "onnxruntime")
 REFERENCE = ("torchvision-lraspp", "eager")  # every latency ratio is against this pair
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from segmnv3.deploy.benchmark import FP32_BACKENDS, REFERENCE
 
-INT8_TUNED = ("onnxruntime-int8", "openvino-int8")
+INT8_TUNED = ("onnxruntime-int8", "openvino-int8", "openvino-int8-bf16")
 TARGETS = {  # name: (limit, "max" = value must be <= limit, "min" = >= limit)
     "fastest_fp32_vs_torchvision_eager_half": (0.30, "max"),
     "int8_vs_fastest_fp32_half": (0.75, "max"),
