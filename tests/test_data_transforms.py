@@ -147,3 +147,15 @@ def test_one_warp_matches_the_textbook_albumentations_chain(scale):
         fast_mask != ref_mask
     ).float().mean() < 0.03  # nearest may round a border row differently
     assert (_denormalise(fast_image) - _denormalise(ref_image)).__abs__().mean() < 2.0
+
+
+def test_seeded_pipeline_repeats_exactly():
+    # The trainer seeds each sample (resumable runs replay the same crops and flips).
+    transform = build_train_transform(DataConfig(crop_size=(64, 64), photometric=True))
+    image, mask = _encoded_pair()
+    outputs = []
+    for seed in (5, 5, 6):
+        transform.augment.set_random_seed(seed)
+        outputs.append(transform(image, mask))
+    assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
+    assert not torch.equal(outputs[0][0], outputs[2][0])

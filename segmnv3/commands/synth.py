@@ -15,8 +15,8 @@ EXAMPLES = """examples:
 
 The output has leftImg8bit/ and gtFine/ (_labelIds, _color, _instanceIds PNGs) like the
 real dataset, so every command that reads Cityscapes reads it too. Images depend only on
---seed (not on --workers). Label ids 1 (ego vehicle), 9 (parking) and 255 (license plate,
-id -1 as a byte) are drawn too and map to the ignore index, as in Cityscapes.
+--seed (not on --workers). Void label ids 1 (ego vehicle), 9 (parking), 10 (rail track)
+and 255 (license plate, id -1 as a byte) are drawn too and map to the ignore index.
 """
 
 

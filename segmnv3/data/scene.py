@@ -257,15 +257,7 @@ def _traffic(rng, scene: Scene, road_half: float, z_end: float) -> None:
                     Sprite(sign * (road_half - 1.1), z, sprites.car(rng, front=False))
                 )
     if rng.random() < 0.25:
-        z = rng.uniform(15, 80)
-        scene.sprites.append(
-            Sprite(
-                rng.uniform(-1, 1),
-                z,
-                sprites.tram(rng, front=rng.random() < 0.5),
-                speed=rng.uniform(-6, 6),
-            )
-        )
+        _tram(rng, scene, z_end)
     for _ in range(int(rng.poisson(1.5))):  # riders in the traffic
         motor = rng.random() < 0.5
         x, z = rng.choice([-1, 1]) * (road_half - 0.8), rng.uniform(5, 50)
@@ -279,3 +271,16 @@ def _vehicle(rng, scene: Scene, x: float, z: float, oncoming: bool) -> None:
     builder = {"car": sprites.car, "truck": sprites.truck, "bus": sprites.bus}[kind]
     speed = -rng.uniform(5, 12) if oncoming else rng.uniform(4, 10)
     scene.sprites.append(Sprite(x, z, builder(rng, front=oncoming), speed=speed))
+
+
+def _tram(rng, scene: Scene, z_end: float) -> None:
+    """A tram (Cityscapes "train") on its track; the track is void ("rail track")."""
+    x = rng.uniform(-1, 1)
+    steel = _gray(rng, 120, 170, 5)
+    scene.ground.append(
+        Ground(x - 0.9, x + 0.9, -10, z_end, ID["rail track"], _gray(rng, 70, 100, 5))
+    )
+    for rail in (x - 0.72, x + 0.72):
+        scene.ground.append(Ground(rail - 0.04, rail + 0.04, -10, z_end, ID["rail track"], steel))
+    tram = sprites.tram(rng, front=rng.random() < 0.5)
+    scene.sprites.append(Sprite(x, rng.uniform(15, 80), tram, speed=rng.uniform(-6, 6)))
