@@ -51,6 +51,7 @@ class _RunsCode:
         return (os.system, ("echo pwned > /dev/null",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("writer", ["torch.save", "raw pickle"])
 def test_malicious_checkpoint_is_refused(tmp_path, writer, monkeypatch):
     path = tmp_path / "evil.pt"

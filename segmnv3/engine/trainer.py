@@ -63,6 +63,7 @@ def train(
 ) -> TrainResult:
     """Train ``config`` (resuming from ``resume``, or from ``out_dir/last.pt`` if present)."""
     context = init_distributed(config.train.device)
+    threads = torch.get_num_threads()  # train.cpu_threads changes it for this run only
     try:
         if context.is_main:
             ensure_synthetic(config.data)
@@ -71,6 +72,7 @@ def train(
         trainer.restore(resume)
         return trainer.run()
     finally:
+        torch.set_num_threads(threads)
         shutdown(context)
 
 
@@ -91,6 +93,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         if options.cpu_threads is not None:
             torch.set_num_threads(options.cpu_threads)
+        self.train_set, self.val_set = build_datasets(config.data)  # fail fast on a bad root
         seed_everything(options.seed)  # identical initial weights on every rank
         self.raw_model = self._build_model()
         self.model = self._wrap(self.raw_model)
@@ -98,7 +101,6 @@ class Trainer:
         self.optimizer = build_optimizer(self.raw_model, options, context.world_size)
         self.scheduler = build_scheduler(self.optimizer, options)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and options.amp == "fp16")
-        self.train_set, self.val_set = build_datasets(config.data)
         self.step, self.best_miou, self.last_lr = 0, -1.0, 0.0
 
     def _build_model(self) -> nn.Module:
