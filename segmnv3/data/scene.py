@@ -127,9 +127,10 @@ def sample_scene(rng: np.random.Generator, travel: float = 0.0) -> Scene:
     asphalt = _gray(rng, 60, 115, 5)
     scene.ground.append(Ground(-road_half, road_half, -10, z_end, ID["road"], asphalt))
     _markings(rng, scene, road_half, z_end)
-    for side in (-1, 1):
-        _street_side(rng, scene, side, road_half, z_end)
+    faces = [_street_side(rng, scene, side, road_half, z_end) for side in (-1, 1)]
     _traffic(rng, scene, road_half, z_end)
+    if rng.random() < 0.4:
+        _cross_street(rng, scene, road_half, faces, asphalt)
     return scene
 
 
@@ -155,7 +156,8 @@ def _markings(rng, scene: Scene, road_half: float, z_end: float) -> None:
         )
 
 
-def _street_side(rng, scene: Scene, side: int, road_half: float, z_end: float) -> None:
+def _street_side(rng, scene: Scene, side: int, road_half: float, z_end: float) -> float:
+    """Sidewalk, verge, buildings, barriers and furniture on one side; returns the building line."""
     walk = rng.uniform(1.8, 5.0)
     paving = (
         _gray(rng, 120, 190, 12)
@@ -176,6 +178,7 @@ def _street_side(rng, scene: Scene, side: int, road_half: float, z_end: float) -
             scene.sprites.append(Sprite(x, z, sprites.tree(rng), behind_panels=True))
     _barriers(rng, scene, side, edge, z_end, park)
     _street_furniture(rng, scene, side, road_half, edge, z_end)
+    return edge + setback
 
 
 def _add_ground(scene, side, inner, outer, z_end, label_id, color) -> None:
@@ -284,3 +287,31 @@ def _tram(rng, scene: Scene, z_end: float) -> None:
         scene.ground.append(Ground(rail - 0.04, rail + 0.04, -10, z_end, ID["rail track"], steel))
     tram = sprites.tram(rng, front=rng.random() < 0.5)
     scene.sprites.append(Sprite(x, rng.uniform(15, 80), tram, speed=rng.uniform(-6, 6)))
+
+
+def _cross_street(rng, scene: Scene, road_half: float, faces: list[float], asphalt) -> None:
+    """An intersection: a road across the view, with the corner buildings beyond it."""
+    z0 = rng.uniform(12, 60)
+    z1 = z0 + rng.uniform(8, 14)
+    scene.ground.append(Ground(-150, 150, z0, z1, ID["road"], asphalt))
+    scene.blocks = [b for b in scene.blocks if b.z1 <= z0 or b.z0 >= z1]
+    scene.panels = [p for p in scene.panels if p.z1 <= z0 or p.z0 >= z1]
+    parked_or_kerbside = [
+        s for s in scene.sprites if z0 - 1 < s.z < z1 + 1 and (s.speed == 0 or abs(s.x) > road_half)
+    ]
+    scene.sprites = [s for s in scene.sprites if s not in parked_or_kerbside]
+    for side, face in zip((-1, 1), faces, strict=True):
+        color = _gray(rng, 110, 220, 25)
+        far = Block(
+            side * face,
+            side * (face + 80),
+            z1 + 0.5,
+            z1 + rng.uniform(12, 30),
+            rng.uniform(8, 25),
+            color,
+            int(rng.integers(1 << 31)),
+        )
+        scene.blocks.append(far)
+        scene.sprites.append(
+            Sprite(side * (road_half + 0.4), z0 - 1.0, sprites.pole(rng), shadow=False)
+        )
