@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from segmnv3.data.labels import NAME_TO_LABEL
-from segmnv3.data.scene import FAR, Block, Ground, Panel, Scene, Sprite
 from segmnv3.data.sprites import ID
+from segmnv3.data.world import FAR, Block, Ground, Panel, Scene, Sprite
 
 NEAR = 0.6  # metres; geometry closer than this to the camera plane is clipped
 _SHIFT = 4  # fixed-point bits for sub-pixel polygon vertices
