@@ -94,8 +94,8 @@ def bench_resolution(subjects, label, size, *, workdir, calibration, val_images,
 
     predictors = {}
     for subject in tqdm(subjects, desc=f"preparing {label} {size[0]}x{size[1]}", leave=False):
-        subject.params = profile(subject.model, size).params
-        subject.madds[label] = profile(subject.model, size).madds
+        counts = profile(subject.model, size)
+        subject.params, subject.madds[label] = counts.params, counts.madds
         for backend, p in make_predictors(subject, size, workdir, calibration, threads).items():
             predictors[subject.name, backend] = p
     batch = np.random.default_rng(0).standard_normal((1, 3, *size), dtype=np.float32)

@@ -38,10 +38,6 @@ class ParityThresholds:
     min_agreement: float = 0.999
 
 
-INT8_THRESHOLDS = ParityThresholds(max_abs_diff=float("inf"), min_agreement=0.99)
-BF16_THRESHOLDS = ParityThresholds(max_abs_diff=float("inf"), min_agreement=0.99)
-
-
 @dataclass
 class ParityReport:
     """Outcome of comparing one runtime with eager PyTorch on ``images`` images."""

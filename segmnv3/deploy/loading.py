@@ -16,7 +16,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", metavar="CKPT", help="checkpoint (.pt) from `segmnv3 train`")
     parser.add_argument(
         "--config", metavar="YAML",
-        help="model config; needed for a bare state dict or with --random-init (default: row 8)",
+        help="model config; needed for a bare state dict or with --random-init (row 8 if omitted)",
     )  # fmt: skip
     parser.add_argument(
         "--random-init", action="store_true",

@@ -167,13 +167,14 @@ class PredictorCache:
     def __init__(self, model, backend: str, workdir, *, device: str = "cpu", threads: int = 1):
         self.model, self.backend, self.workdir = model, backend, workdir
         self.device, self.threads = device, threads
-        self.cache: dict[tuple[int, int], object] = {}
+        self.cache: dict[tuple[int, int] | None, object] = {}
 
     def __call__(self, size) -> object:
         size = (int(size[0]), int(size[1]))
-        if size not in self.cache:
-            self.cache[size] = self._build(size)
-        return self.cache[size]
+        key = None if self.backend == "eager" else size  # eager takes any size
+        if key not in self.cache:
+            self.cache[key] = self._build(size)
+        return self.cache[key]
 
     def _build(self, size: tuple[int, int]):
         from pathlib import Path
