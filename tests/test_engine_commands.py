@@ -72,3 +72,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     assert str(tmp_path / "none") in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt does not exist" in capsys.readouterr().err
+
+
+def test_synthetic_dataset_is_generated_when_missing(tmp_path, monkeypatch):
+    from segmnv3.data.config import DataConfig
+    from segmnv3.engine import data_loop
+
+    tiny = {"num_train": 2, "num_val": 1, "num_test": 0, "size": (64, 128)}
+    monkeypatch.setattr(data_loop, "SYNTHETIC_DEFAULTS", tiny)
+    data = DataConfig(dataset="synthetic", root=str(tmp_path / "syn"))
+    data_loop.ensure_synthetic(data, announce=False)
+    train, val = data_loop.build_datasets(data)
+    assert (len(train), len(val)) == (2, 1)
+    image, mask = val[0]
+    assert image.shape == (3, 64, 128) and mask.shape == (64, 128)
+    data_loop.ensure_synthetic(DataConfig(root=str(tmp_path / "real")), announce=False)
+    assert not (tmp_path / "real").exists()  # a cityscapes root is never filled with fakes

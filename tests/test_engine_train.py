@@ -99,14 +99,17 @@ def test_run_directory_contents(trained_run):
     assert (result.run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_resume_after_signal_equals_uninterrupted_run(synthetic_root, tmp_path, monkeypatch):
-    """6 steps in one go == 3 steps, SIGTERM (checkpoint + clean exit), auto-resume, 3 more."""
-    extra = [
-        "train.iterations=6",
-        "train.val_interval=0",
-        "train.batch_size=2",
-        "train.log_interval=1",
-    ]
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_resume_after_signal_equals_uninterrupted_run(
+    synthetic_root, tmp_path, monkeypatch, accumulate
+):
+    """6 steps in one go == 3 steps, SIGTERM (checkpoint + clean exit), auto-resume, 3 more.
+
+    With ``accumulate=2`` each step takes two micro-batches, so the resumed data stream must
+    skip 6 micro-batches, not 3.
+    """
+    extra = ["train.iterations=6", "train.val_interval=0", "train.batch_size=2"]
+    extra += ["train.log_interval=1", f"train.accumulate={accumulate}"]
     assert train(fast_config(synthetic_root, tmp_path / "whole", *extra), progress=False).step == 6
 
     original_step = Trainer._train_step

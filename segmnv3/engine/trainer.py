@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from segmnv3.config import Config
@@ -40,6 +39,7 @@ from segmnv3.engine.eval_report import class_names
 from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.metrics import all_reduce_sum
+from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
 from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from segmnv3.engine.run_log import RunLog, plot_curves
@@ -95,35 +95,13 @@ class Trainer:
             torch.set_num_threads(options.cpu_threads)
         self.train_set, self.val_set = build_datasets(config.data)  # fail fast on a bad root
         seed_everything(options.seed)  # identical initial weights on every rank
-        self.raw_model = self._build_model()
-        self.model = self._wrap(self.raw_model)
+        self.raw_model = build_training_model(config, context, self.memory_format)
+        self.model, self.ddp = wrap_for_training(self.raw_model, config, context)
         self.loss = build_loss(options, config.model.num_classes).to(self.device)
         self.optimizer = build_optimizer(self.raw_model, options, context.world_size)
         self.scheduler = build_scheduler(self.optimizer, options)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and options.amp == "fp16")
         self.step, self.best_miou, self.last_lr = 0, -1.0, 0.0
-
-    def _build_model(self) -> nn.Module:
-        from segmnv3 import build_model_from_config
-
-        model = build_model_from_config(self.config.model)
-        if self.config.train.bn_momentum is not None:
-            for module in model.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.momentum = self.config.train.bn_momentum
-        if self.context.distributed and self.config.train.sync_bn:
-            if self.device.type == "cuda":
-                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-            elif self.context.is_main:
-                print("note: SyncBatchNorm needs CUDA; CPU processes keep per-process BatchNorm")
-        return model.to(self.device, memory_format=self.memory_format)
-
-    def _wrap(self, model: nn.Module) -> nn.Module:
-        if self.context.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-        self.ddp = model if self.context.distributed else None
-        return torch.compile(model) if self.config.train.compile else model
 
     def restore(self, resume: str | Path | None) -> None:
         """Load a training checkpoint: ``resume``, else ``out_dir/last.pt`` when it exists."""
