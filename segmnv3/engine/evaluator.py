@@ -44,7 +44,9 @@ def predict_probabilities(
     height, width = images.shape[-2:]
     total = None
     for scale in scales:
-        size = (max(32, round(height * scale)), max(32, round(width * scale)))
+        size = (round(height * scale), round(width * scale))
+        if size != (height, width):  # the models need at least 32x32 inputs
+            size = (max(32, size[0]), max(32, size[1]))
         scaled = images if size == (height, width) else _resize(images, size)
         views = [scaled, scaled.flip(-1)] if flip else [scaled]
         for index, view in enumerate(views):
