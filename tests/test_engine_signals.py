@@ -1,0 +1,48 @@
+"""Ctrl-C on a real `tools/train.py` process (and its loader workers) saves and exits cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from segmnv3.engine.checkpoint import load_checkpoint
+from segmnv3.engine.run_log import read_log
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_ctrl_c_to_the_process_group_saves_a_checkpoint(synthetic_root, tmp_path):
+    out_dir = tmp_path / "run"
+    command = [
+        sys.executable, str(REPO / "tools" / "train.py"),
+        "--dataset", "synthetic", "--data-root", str(synthetic_root),
+        "--backbone", "mobilenet_v3_small", "--iterations", "10000", "--batch-size", "2",
+        "--device", "cpu", "--out-dir", str(out_dir), "--no-progress",
+        "--set", "data.crop_size=[64,128]", "--set", "data.num_workers=1",
+        "--set", "train.log_interval=1", "--set", "train.tensorboard=false",
+        "--set", "train.cpu_threads=1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal job
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(r["kind"] == "train" for r in read_log(out_dir / "log.jsonl")):
+            break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: main process and workers
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-2000:]
+    assert "rerun the same command to continue" in stdout
+    state = load_checkpoint(out_dir / "last.pt")
+    assert 1 <= state["step"] < 10000
+    assert state["step"] == max(r["step"] for r in read_log(out_dir / "log.jsonl"))
