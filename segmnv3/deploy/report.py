@@ -52,8 +52,8 @@ def assess_targets(result: dict) -> dict:
     return {"model": model, **targets}
 
 
-def _fmt(value, spec: str = ".2f") -> str:
-    return "-" if value is None else format(value, spec)
+def _fmt(value, spec: str = ".2f", unit: str = "") -> str:
+    return "-" if value is None else format(value, spec) + unit
 
 
 def markdown(result: dict) -> str:
@@ -70,9 +70,11 @@ def markdown(result: dict) -> str:
         f"Warm-up {result['warmup']}, then {result['repeats']} timed runs each; latency = "
         "network only (normalised input -> logits), batch 1.", "",
         "## Models (ours / paper Table 7-8)", "",
-        "| model | params | MAdds half | MAdds full | paper mIoU | paper CPU(f) | paper CPU(h) |",
-        "|---|---|---|---|---|---|---|",
+        "| model | params | MAdds half | MAdds full | fp32 floor half / full | paper mIoU "
+        "| paper CPU(f) | paper CPU(h) |",
+        "|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
+    peak = cpu["peak_fp32_gmacs"] * 1e9  # MAC/s: the floor is MAdds / peak
     for m in result["models"]:
         p = m["paper"] or {}
         paper_params = f" / {p['params_m']:.2f}M" if p else ""
@@ -81,8 +83,10 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {m['name']} | {m['params'] / 1e6:.2f}M{paper_params} "
             f"| {m['madds'].get('half', 0) / 1e9:.2f}B{paper_half} "
-            f"| {m['madds'].get('full', 0) / 1e9:.2f}B{paper_full} | {_fmt(p.get('miou'))} "
-            f"| {_fmt(p.get('cpu_full_s'))} s | {_fmt(p.get('cpu_half_ms'), '.0f')} ms |"
+            f"| {m['madds'].get('full', 0) / 1e9:.2f}B{paper_full} "
+            f"| {1000 * m['madds'].get('half', 0) / peak:.1f} / "
+            f"{1000 * m['madds'].get('full', 0) / peak:.1f} ms | {_fmt(p.get('miou'))} "
+            f"| {_fmt(p.get('cpu_full_s'), '.2f', ' s')} | {_fmt(p.get('cpu_half_ms'), '.0f', ' ms')} |"
         )
     for label, size in result["sizes"].items():
         lines += ["", f"## Latency at {label} resolution ({size[0]}x{size[1]})", "",
@@ -130,6 +134,10 @@ def charts(result: dict, out_dir: Path) -> list[Path]:
         rows = [r for r in result["latency"] if r["backend"] == backend]
         xs = [madds[r["model"]][r["resolution"]] / 1e9 for r in rows]
         axis.scatter(xs, [r["median_ms"] for r in rows], label=backend, s=28)
+    every = [v / 1e9 for m in madds.values() for v in m.values()]
+    span = [min(every), max(every)]
+    floor = [g / result["cpu"]["peak_fp32_gmacs"] * 1000 for g in span]  # ms at fp32 peak
+    axis.plot(span, floor, "k--", linewidth=1, label="compute floor (fp32 FMA peak)")
     axis.set(xscale="log", yscale="log", xlabel="GMAdds", ylabel="median latency (ms)",
              title=f"Latency vs MAdds ({result['threads']} thread)")  # fmt: skip
     axis.grid(True, which="both", alpha=0.3)
