@@ -205,3 +205,18 @@ def test_eval_command_agrees_with_official_script_on_saved_predictions(trained_r
     assert report["miou"] == pytest.approx(result.best_miou, abs=1e-9)  # same as training's val
     overlays = sorted(predictions.glob("overlay/*/*.png"))
     assert len(overlays) == 4 and cv2.imread(str(overlays[0])).shape == (128, 256, 3)
+
+
+def test_loss_options_and_warmup_in_a_real_run(synthetic_root, tmp_path):
+    """OHEM + class weights + Lovasz term + warm-up: the run finishes and logs the warm-up LR."""
+    weights = "[" + ",".join(["1.0"] * 18 + ["2.0"]) + "]"
+    extra = ["train.iterations=3", "train.val_interval=0", "train.batch_size=2"]
+    extra += ["train.log_interval=1", "train.loss=ohem", "train.ohem_min_kept=1000"]
+    extra += [f"train.class_weights={weights}", "train.lovasz_weight=0.5"]
+    extra += ["train.warmup_iters=2", "train.warmup_factor=0.1"]
+    result = train(fast_config(synthetic_root, tmp_path, *extra), progress=False)
+    records = [r for r in read_log(result.run_dir / "log.jsonl") if r["kind"] == "train"]
+    peak = 0.1 * 2 / 16  # base_lr 0.1 at batch 16, batch 2
+    expected = [peak * 0.1, peak * (1 - 1 / 3) ** 0.9 * 0.55, peak * (1 - 2 / 3) ** 0.9]
+    assert [r["lr"] for r in records] == pytest.approx(expected)
+    assert all(0 < r["loss"] < 20 for r in records)
