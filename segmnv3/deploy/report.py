@@ -90,11 +90,12 @@ def markdown(result: dict) -> str:
         )
     for label, size in result["sizes"].items():
         lines += ["", f"## Latency at {label} resolution ({size[0]}x{size[1]})", "",
-                  "| model | backend | median ms | p90 ms | x torchvision eager | GMAC/s "
-                  "| % fp32 peak | argmax agreement with eager |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "| model | backend | median ms | p90 ms | min ms | x torchvision eager | GMAC/s "
+                  "| % fp32 peak | argmax agreement with eager |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in (r for r in result["latency"] if r["resolution"] == label):
             lines.append(
                 f"| {r['model']} | {r['backend']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} "
+                f"| {r.get('min_ms', float('nan')):.1f} "
                 f"| {r['ratio_to_torchvision_eager']:.3f} | {r['gmacs_per_s']:.1f} "
                 f"| {r['pct_fp32_peak']:.1f} | {100 * r['agreement_with_eager']:.2f}% |"
             )
