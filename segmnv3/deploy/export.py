@@ -18,6 +18,7 @@ import torch
 
 from segmnv3.deploy.preprocess import to_input
 from segmnv3.deploy.runtimes import EagerPredictor, Predictor
+from segmnv3.deploy.signal_stack import preserved_signal_stack
 from segmnv3.errors import UserError
 
 OPSET = 17
@@ -160,8 +161,11 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path) -> Path:
     import openvino as ov
 
     xml_path = Path(xml_path)
-    ov_model = ov.convert_model(str(onnx_path))
-    ov.save_model(ov_model, str(xml_path), compress_to_fp16=False)  # default would halve weights
+    with preserved_signal_stack():
+        ov_model = ov.convert_model(str(onnx_path))
+        ov.save_model(
+            ov_model, str(xml_path), compress_to_fp16=False
+        )  # default would halve weights
     return xml_path
 
 

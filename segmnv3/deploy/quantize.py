@@ -22,6 +22,7 @@ import numpy as np
 
 from segmnv3.deploy.preprocess import to_input
 from segmnv3.deploy.runtimes import Predictor
+from segmnv3.deploy.signal_stack import preserved_signal_stack
 from segmnv3.errors import UserError
 
 INT8_TARGET = 0.99  # argmax agreement with fp32 that an int8 file should reach
@@ -137,12 +138,13 @@ def quantize_openvino(
     model = ov.Core().read_model(str(fp32_path))
     batches = list(calibration_batches(images, size))
     ignored = nncf.IgnoredScope(types=list(options["float_ops"])) if options["float_ops"] else None
-    quantized = nncf.quantize(
-        model, nncf.Dataset(batches), subset_size=len(batches), ignored_scope=ignored,
-        target_device=nncf.TargetDevice[options["target_device"]],
-        preset=nncf.QuantizationPreset[options["preset"]],
-    )  # fmt: skip
-    ov.save_model(quantized, str(xml_path), compress_to_fp16=False)
+    with preserved_signal_stack():
+        quantized = nncf.quantize(
+            model, nncf.Dataset(batches), subset_size=len(batches), ignored_scope=ignored,
+            target_device=nncf.TargetDevice[options["target_device"]],
+            preset=nncf.QuantizationPreset[options["preset"]],
+        )  # fmt: skip
+        ov.save_model(quantized, str(xml_path), compress_to_fp16=False)
     return xml_path
 
 

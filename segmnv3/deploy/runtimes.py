@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segmnv3.deploy.signal_stack import preserved_signal_stack
 from segmnv3.errors import UserError
 
 BACKENDS = ("eager", "onnxruntime", "openvino")
@@ -140,7 +141,8 @@ class OpenVinoPredictor(Predictor):
             "INFERENCE_PRECISION_HINT": precision,
         }
         try:
-            self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+            with preserved_signal_stack():
+                self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         except Exception as error:  # OpenVINO raises RuntimeError subclasses
             raise UserError(f"OpenVINO cannot load {path}: {error}") from None
         self.request = self.compiled.create_infer_request()
@@ -149,7 +151,8 @@ class OpenVinoPredictor(Predictor):
             self.name = f"openvino-{precision}"
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self.request.infer({0: batch})[0]
+        with preserved_signal_stack():
+            return self.request.infer({0: batch})[0]
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         _require_logits(self.output, self.name)
