@@ -65,12 +65,11 @@ class Canvas:
         """Fill pixel-space polygons (even-odd); ``label_id=None`` paints the image only."""
         points = [np.round(p * (1 << _SHIFT)).astype(np.int32) for p in polygons]
         cv2.fillPoly(self.image, points, color, cv2.LINE_AA, _SHIFT)
-        if label_id is not None:
+        # Cityscapes' json2labelImg skips polygons with a negative id (license plate, -1):
+        # a plate keeps its vehicle's label and instance, and no labelIds PNG holds 255.
+        if label_id is not None and label_id != ID["license plate"]:
             cv2.fillPoly(self.labels, points, int(label_id), cv2.LINE_8, _SHIFT)
-            if (
-                label_id != ID["license plate"]
-            ):  # plates keep their car's instance, as in Cityscapes
-                cv2.fillPoly(self.instances, points, int(instance), cv2.LINE_8, _SHIFT)
+            cv2.fillPoly(self.instances, points, int(instance), cv2.LINE_8, _SHIFT)
 
     def darken(self, polygons: list[np.ndarray], factor: float) -> None:
         points = [np.round(p * (1 << _SHIFT)).astype(np.int32) for p in polygons]
