@@ -60,3 +60,10 @@ def test_gate_is_hard_sigmoid_by_default_and_sigmoid_on_request():
     torch.testing.assert_close(
         soft.context_gate(high), torch.full((1, 4, 1, 1), torch.sigmoid(torch.tensor(4.0)).item())
     )
+
+
+def test_hard_sigmoid_is_the_papers_piecewise_linear_sigmoid():
+    from segmnv3.models.layers import hard_sigmoid
+
+    x = torch.linspace(-6, 6, 1201)
+    torch.testing.assert_close(hard_sigmoid(x), torch.clamp(x + 3, 0, 6) / 6, rtol=0, atol=1e-7)

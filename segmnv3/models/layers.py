@@ -40,8 +40,12 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """``relu6(x + 3) / 6``, the paper's piece-wise linear sigmoid."""
-    return F.relu6(x + 3.0) / 6.0
+    """``relu6(x + 3) / 6``, the paper's piece-wise linear sigmoid.
+
+    PyTorch's fused op: one ``HardSigmoid`` node in ONNX (not Add/Clip/Div), which the
+    runtimes fuse with the neighbouring multiply.
+    """
+    return F.hardsigmoid(x)
 
 
 class ConvBNAct(nn.Sequential):
