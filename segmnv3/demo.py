@@ -25,16 +25,15 @@ class DemoPlan:
     clip_frames: int
     iterations: int
     batch_size: int
-    crop: tuple[int, int]
     bench_quick: bool
 
     @classmethod
     def default(cls, out: Path) -> DemoPlan:
-        return cls(out, 120, 20, (256, 512), 60, 600, 8, (256, 256), False)
+        return cls(out, 60, 10, (256, 512), 48, 300, 8, False)
 
     @classmethod
     def tiny(cls, out: Path) -> DemoPlan:
-        return cls(out, 8, 4, (128, 256), 8, 6, 2, (128, 128), True)
+        return cls(out, 8, 4, (128, 256), 8, 6, 2, True)
 
     @property
     def data(self) -> Path:
@@ -47,23 +46,28 @@ class DemoPlan:
 
 @dataclass
 class DemoSummary:
-    """What the demo produced: headline figures and where each output lies."""
+    """What the demo produced: headline figures, a latency table and where each output lies."""
 
     figures: dict[str, str] = field(default_factory=dict)
+    latency: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
 
     def render(self, seconds: float) -> str:
         lines = ["", "=" * 72, f"segmnv3 demo finished in {seconds / 60:.1f} min", ""]
         lines += [f"  {name:<28} {value}" for name, value in self.figures.items()]
-        lines += ["", "outputs:"]
+        lines += ["", *self.latency, "", "outputs:"]
         lines += [f"  {name:<28} {path}" for name, path in self.outputs.items()]
         return "\n".join(lines + ["=" * 72])
 
 
-def _step(number: int, total: int, title: str, argv: list[str]) -> None:
-    """Run one `segmnv3` subcommand in-process; a failure stops the demo with its message."""
+def _step(number: int, total: int, title: str, argv: list[str], done: Path | None = None) -> None:
+    """Run one `segmnv3` subcommand in-process (skipped when its output ``done`` exists);
+    a failure stops the demo with its message."""
     from segmnv3.cli import main
 
+    if done is not None and done.exists():
+        print(f"\n[{number}/{total}] {title}: already done ({done}; --fresh redoes it)")
+        return
     print(f"\n[{number}/{total}] {title}\n    $ segmnv3 {shlex.join(argv)}", flush=True)
     code = main(argv)
     if code != 0:
@@ -91,7 +95,6 @@ def run_demo(plan: DemoPlan, device: str = "auto") -> DemoSummary:
         "train", "--config", "configs/demo_synthetic.yaml", "--dataset", "synthetic",
         "--data-root", str(data), "--out-dir", str(run_dir), "--device", device,
         "--iterations", str(plan.iterations), "--batch-size", str(plan.batch_size),
-        "--set", f"data.crop_size=[{plan.crop[0]},{plan.crop[1]}]",
     ])  # fmt: skip
     checkpoint = run_dir / "best.pt" if (run_dir / "best.pt").exists() else run_dir / "last.pt"
     summary.outputs["checkpoint"] = checkpoint
@@ -101,7 +104,7 @@ def run_demo(plan: DemoPlan, device: str = "auto") -> DemoSummary:
     _step(3, total, "evaluate on the val split (Cityscapes mIoU rules)", [
         "eval", str(checkpoint), "--data-root", str(data), "--json", str(eval_json),
         "--save-predictions", str(plan.out / "eval" / "predictions"),
-    ])  # fmt: skip
+    ], done=eval_json)  # fmt: skip
     report = json.loads(eval_json.read_text())
     summary.figures["val mIoU"] = f"{100 * report['miou']:.1f}%"
     summary.outputs["per-class IoU"] = eval_json.with_suffix(".png")
@@ -109,24 +112,45 @@ def run_demo(plan: DemoPlan, device: str = "auto") -> DemoSummary:
 
     _step(4, total, "segment the synthetic clip", [
         "infer", str(data / "clip.mp4"), "--weights", str(checkpoint), "--output", str(plan.out / "infer"),
-    ])  # fmt: skip
-    summary.outputs["overlay video"] = plan.out / "infer"
+    ], done=plan.out / "infer" / "clip_overlay.mp4")  # fmt: skip
+    summary.outputs["overlay video"] = plan.out / "infer" / "clip_overlay.mp4"
 
-    onnx_path = plan.out / "export" / "model.onnx"
+    export_dir = plan.out / "export"
     _step(5, total, "export to ONNX with a parity check", [
-        "export", "--weights", str(checkpoint), "--output", str(onnx_path), "--data-root", str(data),
-    ])  # fmt: skip
-    summary.outputs["ONNX model"] = onnx_path
+        "export", "--weights", str(checkpoint), "--output", str(export_dir), "--data-root", str(data),
+        "--resolution", f"{height}x{width}",
+    ], done=export_dir / f"{checkpoint.stem}_{height}x{width}_export.json")  # fmt: skip
+    summary.outputs["ONNX model + parity report"] = export_dir
 
     bench_dir = plan.out / "bench"
     bench_argv = ["bench", "--config", "configs/demo_synthetic.yaml", "--weights", str(checkpoint),
                   "--output", str(bench_dir), "--data-root", str(data)]  # fmt: skip
-    _step(
-        6,
-        total,
-        "benchmark latency (1 CPU thread)",
-        bench_argv + (["--quick"] if plan.bench_quick else []),
-    )
+    bench_argv += ["--quick"] if plan.bench_quick else []
+    _step(6, total, "benchmark latency (1 CPU thread)", bench_argv, done=bench_dir / "bench.json")
     summary.outputs["benchmark report"] = bench_dir / "bench.md"
     summary.outputs["benchmark charts"] = bench_dir
+    bench = json.loads((bench_dir / "bench.json").read_text())
+    summary.latency = latency_table(bench, model="demo_synthetic")
+    video = bench["video"]
+    if video:
+        size = "x".join(map(str, video["size"]))
+        summary.figures[f"video FPS ({video['backend']}, {size})"] = (
+            f"model-only {video['model_fps']:.1f}, end-to-end {video['end_to_end_fps']:.1f}"
+        )
     return summary
+
+
+def latency_table(bench: dict, model: str) -> list[str]:
+    """Median latency per backend at half and full resolution, from ``bench.json``."""
+    rows: dict[str, dict[str, float]] = {}
+    for entry in bench["latency"]:
+        if entry["model"] == model:
+            rows.setdefault(entry["backend"], {})[entry["resolution"]] = entry["median_ms"]
+    sizes = {name: "x".join(map(str, size)) for name, size in bench["sizes"].items()}
+    lines = [
+        f"  latency, 1 thread (median ms)   half {sizes['half']:>10}   full {sizes['full']:>10}"
+    ]
+    for backend, times in rows.items():
+        half, full = times.get("half", float("nan")), times.get("full", float("nan"))
+        lines.append(f"    {backend:<28} {half:>15.1f} {full:>16.1f}")
+    return lines

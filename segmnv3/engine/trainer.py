@@ -149,6 +149,7 @@ class Trainer:
         show = self.progress and self.context.is_main
         bar = tqdm(total=options.iterations, initial=self.step, desc="train", disable=not show)
         last_miou, saved_at, interrupted = None, -1, False
+        start_step = self.step
         self._clock = (time.perf_counter(), self.step)
         with StopRequest() as stop:
             while self.step < options.iterations and not interrupted:
@@ -160,7 +161,7 @@ class Trainer:
                 saved_at = self.step if saved else saved_at
                 interrupted = any_rank(stop.requested, self.context)
         bar.close()
-        if saved_at != self.step:
+        if saved_at != self.step and self.step != start_step:  # a finished run stays as it is
             self._save(is_best=False)
         return self._finish(log, last_miou, interrupted)
 

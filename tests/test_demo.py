@@ -1,0 +1,55 @@
+"""`make demo`'s pipeline at tiny sizes: the same steps, the same code path, as CI's smoke run."""
+
+import json
+
+import cv2
+import pytest
+
+from segmnv3.cli import main
+from segmnv3.demo import DemoPlan, latency_table
+
+
+@pytest.mark.slow
+def test_tiny_demo_runs_every_step_and_reuses_its_outputs(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--tiny", "--out", str(out), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    plan = DemoPlan.tiny(out)
+
+    assert (plan.data / "clip.mp4").is_file()
+    assert (plan.run_dir / "last.pt").is_file() and (plan.run_dir / "curves.png").is_file()
+    report = json.loads((out / "eval" / "val.json").read_text())
+    assert 0.0 <= report["miou"] <= 1.0 and report["images"] == plan.num_val
+    assert len(list((out / "eval" / "predictions" / "overlay").rglob("*.png"))) == plan.num_val
+    video = cv2.VideoCapture(str(out / "infer" / "clip_overlay.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == plan.clip_frames
+    assert list((out / "export").glob("*.onnx"))
+    bench = json.loads((out / "bench" / "bench.json").read_text())
+    assert bench["quick"] is True
+    assert "segmnv3 demo finished" in printed and "val mIoU" in printed
+    assert "latency, 1 thread (median ms)" in printed
+
+    # A second run reuses the data and the finished training run.
+    last_modified = (plan.run_dir / "last.pt").stat().st_mtime
+    assert main(["demo", "--tiny", "--out", str(out), "--device", "cpu"]) == 0
+    again = capsys.readouterr().out
+    assert "synthetic data already in" in again
+    assert again.count("already done") == 4  # eval, infer, export, bench
+    assert (plan.run_dir / "last.pt").stat().st_mtime == last_modified
+
+
+def test_latency_table_lists_every_backend_at_both_resolutions():
+    bench = {
+        "sizes": {"half": [512, 1024], "full": [1024, 2048]},
+        "latency": [
+            {"model": "m", "backend": "eager", "resolution": "half", "median_ms": 10.0},
+            {"model": "m", "backend": "eager", "resolution": "full", "median_ms": 41.5},
+            {"model": "m", "backend": "onnxruntime", "resolution": "half", "median_ms": 5.25},
+            {"model": "other", "backend": "eager", "resolution": "half", "median_ms": 99.0},
+        ],
+    }
+    lines = latency_table(bench, "m")
+    assert "512x1024" in lines[0] and "1024x2048" in lines[0]
+    assert lines[1].split() == ["eager", "10.0", "41.5"]
+    assert lines[2].split() == ["onnxruntime", "5.2", "nan"]
+    assert len(lines) == 3
