@@ -9,12 +9,12 @@ cityscapesscripts' ``createTrainIdLabelImgs`` does; the dataset then skips the l
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from segmnv3.data.cityscapes import LABEL_SUFFIX, TRAIN_ID_SUFFIX, _check_sizes, find_pairs
+from segmnv3.data.parallel import parallel_map
 from segmnv3.errors import DatasetError
 
 EXPECTED_COUNTS = {"train": 2975, "val": 500, "test": 1525}
@@ -63,8 +63,6 @@ def _convert(path: Path) -> None:
 def write_train_ids(root: str | Path, splits: Sequence[str] = ("train", "val"), *, workers: int | None = None,
                     progress: bool = True) -> int:  # fmt: skip
     """Write ``*_gtFine_labelTrainIds.png`` for every labelIds PNG of ``splits``; returns the count."""
-    from tqdm import tqdm
-
     paths = sorted(
         p for split in splits for p in (Path(root) / "gtFine" / split).glob(f"*/*{LABEL_SUFFIX}")
     )
@@ -73,14 +71,7 @@ def write_train_ids(root: str | Path, splits: Sequence[str] = ("train", "val"), 
             f"no *{LABEL_SUFFIX} files under {Path(root) / 'gtFine'} for splits {list(splits)}"
         )
     workers = workers or os.cpu_count() or 1
-    with tqdm(total=len(paths), desc="labelTrainIds", unit="img", disable=not progress) as bar:
-        if workers <= 1:
-            for path in paths:
-                _convert(path)
-                bar.update()
-        else:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            with multiprocessing.get_context(method).Pool(workers) as pool:
-                for _ in pool.imap_unordered(_convert, paths, chunksize=16):
-                    bar.update()
+    parallel_map(
+        _convert, paths, workers=workers, desc="labelTrainIds", progress=progress, chunksize=16
+    )
     return len(paths)

@@ -8,7 +8,6 @@ depends only on ``(seed, split, index)``, so output is identical for any number 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from segmnv3.data.labels import ID_TO_COLOR, NAME_TO_LABEL
+from segmnv3.data.parallel import parallel_map
 from segmnv3.errors import DatasetError
 
 # Cities per split (fictional, so that nobody mistakes them for real Cityscapes frames).
@@ -93,26 +93,6 @@ def _run_job(job: _Job) -> None:
     )
 
 
-def _map(jobs: list[_Job], workers: int, progress: bool) -> None:
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(jobs), desc="synthetic images", unit="img", disable=not progress)
-    if workers <= 1 or len(jobs) <= 2:
-        for job in jobs:
-            _run_job(job)
-            bar.update()
-    else:
-        # fork: workers inherit the imported modules (spawn would re-import torch via
-        # segmnv3/__init__, ~3 s each); they only run NumPy/OpenCV code.
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with multiprocessing.get_context(method).Pool(workers) as pool:
-            for _ in pool.imap_unordered(
-                _run_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))
-            ):
-                bar.update()
-    bar.close()
-
-
 def generate_synthetic(
     root: str | Path,
     *,
@@ -154,7 +134,13 @@ def generate_synthetic(
     jobs = [
         _Job(root, split, i, seed, (height, width)) for split, n in counts.items() for i in range(n)
     ]
-    _map(jobs, workers or os.cpu_count() or 1, progress)
+    parallel_map(
+        _run_job,
+        jobs,
+        workers=workers or os.cpu_count() or 1,
+        desc="synthetic images",
+        progress=progress,
+    )
     if video:
         write_clip(
             root / "clip.mp4",

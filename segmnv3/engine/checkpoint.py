@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -41,10 +42,22 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    return _write_atomic(path, lambda file: torch.save(state, file))
+
+
+def copy_atomic(source: str | Path, destination: str | Path) -> Path:
+    """Copy a finished checkpoint file with the same atomic guarantee as ``save_checkpoint``."""
+    with open(source, "rb") as reader:
+        return _write_atomic(Path(destination), lambda writer: shutil.copyfileobj(reader, writer))
+
+
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """``write`` into a temporary file beside ``path``, fsync, then rename over ``path``:
+    a crash at any point leaves either the old file or the new one, never a torn one."""
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(temporary, "wb") as file:
-            torch.save(state, file)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -52,22 +65,6 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
         temporary.unlink(missing_ok=True)
     _fsync_directory(path.parent)
     return path
-
-
-def copy_atomic(source: str | Path, destination: str | Path) -> Path:
-    """Copy a finished checkpoint file with the same atomic guarantee as ``save_checkpoint``."""
-    destination = Path(destination)
-    temporary = destination.with_name(f".{destination.name}.tmp{os.getpid()}")
-    try:
-        with open(source, "rb") as reader, open(temporary, "wb") as writer:
-            shutil.copyfileobj(reader, writer)
-            writer.flush()
-            os.fsync(writer.fileno())
-        os.replace(temporary, destination)
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_directory(destination.parent)
-    return destination
 
 
 def save_run_checkpoint(state: dict[str, Any], run_dir: str | Path, *, is_best: bool) -> Path:

@@ -1,0 +1,36 @@
+"""Run a function over many files on all cores, with a progress bar."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def parallel_map(
+    function: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    workers: int,
+    desc: str,
+    progress: bool = True,
+    chunksize: int | None = None,
+) -> None:
+    """Call ``function`` on every item (results are discarded), in ``workers`` processes.
+
+    Workers are forked where the platform allows: they inherit the imported modules
+    instead of re-importing them, and only run NumPy/OpenCV code.
+    """
+    from tqdm import tqdm
+
+    with tqdm(total=len(items), desc=desc, unit="img", disable=not progress) as bar:
+        if workers <= 1 or len(items) <= 2:
+            for item in items:
+                function(item)
+                bar.update()
+            return
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        chunksize = chunksize or max(1, len(items) // (workers * 8))
+        with multiprocessing.get_context(method).Pool(workers) as pool:
+            for _ in pool.imap_unordered(function, items, chunksize=chunksize):
+                bar.update()
