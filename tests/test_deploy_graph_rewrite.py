@@ -1,35 +1,36 @@
-"""The final upsample runs on NHWC logits in fixed-size exports, with identical values."""
+"""ONNX Runtime runs the final upsample on NHWC logits, with identical values."""
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 
 from segmnv3 import build_model
 from segmnv3.deploy.export import export_onnx
+from segmnv3.deploy.graph_rewrite import resize_in_channels_last
+from segmnv3.deploy.runtimes import OnnxRuntimePredictor
 
 
-def _run(path, x):
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"image": x})[0]
+def test_fixed_size_graph_gets_the_channels_last_resize(tmp_path):
+    model = build_model(backbone="mobilenet_v3_small").eval()
+    graph = onnx.load(str(export_onnx(model, tmp_path / "m.onnx", (96, 160))))
+    assert [n.op_type for n in graph.graph.node][-2:] == ["Resize", "Transpose"]  # as exported
+    assert resize_in_channels_last(graph)
+    assert [n.op_type for n in graph.graph.node][-2:] == ["Transpose", "Resize"]
+    onnx.checker.check_model(graph, full_check=True)
 
 
-def test_fixed_size_export_resizes_channels_last(tmp_path):
+def test_onnxruntime_logits_are_unchanged_by_the_rewrite(tmp_path):
     torch.manual_seed(0)
     model = build_model(backbone="mobilenet_v3_small").eval()
     path = export_onnx(model, tmp_path / "m.onnx", (96, 160))
-    nodes = [n.op_type for n in onnx.load(str(path)).graph.node]
-    assert nodes[-2:] == ["Transpose", "Resize"]  # was Resize (NCHW) -> Transpose
     x = np.random.default_rng(0).standard_normal((1, 3, 96, 160)).astype(np.float32)
     with torch.no_grad():
-        expected = model(torch.from_numpy(x)).permute(0, 2, 3, 1).numpy()  # (1, H, W, C)
-    np.testing.assert_allclose(_run(path, x), expected, rtol=0, atol=1e-4)
+        expected = model(torch.from_numpy(x)).numpy()  # (1, C, H, W)
+    np.testing.assert_allclose(OnnxRuntimePredictor(path).logits(x), expected, rtol=0, atol=1e-4)
 
 
-def test_dynamic_export_is_left_as_exported(tmp_path):
+def test_dynamic_graph_is_left_as_exported(tmp_path):
     model = build_model(backbone="mobilenet_v3_small", pooling="global").eval()
-    path = export_onnx(model, tmp_path / "m.onnx", (96, 160), dynamic=True)
-    nodes = [n.op_type for n in onnx.load(str(path)).graph.node]
-    assert nodes[-2:] == ["Resize", "Transpose"]
-    x = np.zeros((1, 3, 64, 96), dtype=np.float32)
-    assert _run(path, x).shape == (1, 64, 96, 19)
+    graph = onnx.load(str(export_onnx(model, tmp_path / "m.onnx", (96, 160), dynamic=True)))
+    assert not resize_in_channels_last(graph)
+    assert [n.op_type for n in graph.graph.node][-2:] == ["Resize", "Transpose"]

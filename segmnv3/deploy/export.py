@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from segmnv3.deploy.graph_rewrite import resize_in_channels_last
 from segmnv3.deploy.preprocess import to_input
 from segmnv3.deploy.runtimes import EagerPredictor, Predictor
 from segmnv3.deploy.signal_stack import preserved_signal_stack
@@ -150,9 +149,6 @@ def export_onnx(
                 do_constant_folding=True,
                 dynamo=False,
             )
-        graph = onnx.load(str(temporary))
-        if resize_in_channels_last(graph):
-            onnx.save(graph, str(temporary))
         onnx.checker.check_model(str(temporary), full_check=True)
         temporary.replace(path)
     finally:

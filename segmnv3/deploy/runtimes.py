@@ -102,9 +102,9 @@ class OnnxRuntimePredictor(Predictor):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
+                _onnxruntime_graph(path), options, providers=["CPUExecutionProvider"]
             )
-        except Exception as error:  # ORT raises its own exception types
+        except Exception as error:  # ORT and onnx raise their own exception types
             raise UserError(f"ONNX Runtime cannot load {path}: {error}") from None
         self.input_name = self.session.get_inputs()[0].name
         self.output = _output_kind(self.session.get_outputs()[0].name, path)
@@ -118,6 +118,21 @@ class OnnxRuntimePredictor(Predictor):
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return _labels(self._run(batch), self.output)
+
+
+def _onnxruntime_graph(path: str | Path) -> str | bytes:
+    """The file, or its bytes after ONNX Runtime-specific rewrites (see ``graph_rewrite``).
+
+    The final upsample on NHWC logits is ~2.5x faster in ONNX Runtime but several times
+    slower in OpenVINO, so exported files stay standard and only ONNX Runtime's copy
+    is rewritten, in memory.
+    """
+    import onnx
+
+    from segmnv3.deploy.graph_rewrite import resize_in_channels_last
+
+    model = onnx.load(str(path))
+    return model.SerializeToString() if resize_in_channels_last(model) else str(path)
 
 
 class OpenVinoPredictor(Predictor):
