@@ -47,3 +47,12 @@ def test_user_errors_are_one_line_without_traceback(capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: config file configs/no_such_file.yaml does not exist")
     assert "Traceback" not in err
+
+
+def test_help_does_not_import_torch():
+    """`segmnv3 --help` must stay instant: heavy imports belong inside run()."""
+    code = "import sys; from segmnv3.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -22,7 +22,7 @@ Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from segmnv3.deploy.bundle import FORMATS
+    from segmnv3.deploy import FORMATS
     from segmnv3.deploy.loading import add_model_arguments
 
     add_model_arguments(parser)
