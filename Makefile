@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# Demo sizes are parameters, not a separate code path: CI runs `make demo DEMO_ARGS=--tiny`.
+# Demo sizes are a parameter, not a separate code path: `make demo DEMO_ARGS=--tiny` is the
+# smoke run that tests/test_demo.py (part of `make test`, hence CI) executes in-process.
 DEMO_ARGS ?=
 
 .PHONY: install test lint format demo clean
