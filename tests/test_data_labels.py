@@ -75,3 +75,14 @@ def test_out_of_range_ids_raise_a_clear_error():
         ours.label_ids_to_train_ids(np.array([26001]))
     with pytest.raises(ValueError, match="integer array"):
         ours.label_ids_to_train_ids(np.array([1.5]))
+
+
+def test_overlay_blends_official_colours_and_leaves_ignore_black():
+    from segmnv3.data.labels import PALETTE, overlay
+
+    image = np.full((2, 3, 3), 200, dtype=np.uint8)  # BGR
+    mask = np.array([[0, 13, 255], [18, 0, 0]], dtype=np.uint8)
+    full = overlay(image, mask, alpha=1.0)
+    assert np.array_equal(full[0, 1], PALETTE[13][::-1])  # car, in BGR
+    assert np.array_equal(full[0, 2], [0, 0, 0])  # ignore is not painted as a class
+    assert np.array_equal(overlay(image, mask, alpha=0.0), image)

@@ -141,3 +141,17 @@ def colorize(mask: np.ndarray, *, label_ids: bool = False) -> np.ndarray:
     palette = np.zeros((256, 3), dtype=np.uint8)
     palette[:NUM_CLASSES] = PALETTE
     return palette[index]
+
+
+def overlay(image_bgr: np.ndarray, train_ids: np.ndarray, alpha: float) -> np.ndarray:
+    """Blend the official colours of a (H, W) train-id mask into a BGR image (H, W, 3).
+
+    Args:
+        image_bgr: uint8 image as OpenCV reads it, same size as the mask.
+        train_ids: predictions or ground truth (ignore -> black).
+        alpha: weight of the colours, 0 (image only) to 1 (mask only).
+    """
+    import cv2
+
+    colours = np.ascontiguousarray(colorize(train_ids)[..., ::-1])  # (H, W, 3) BGR
+    return cv2.addWeighted(image_bgr, 1.0 - alpha, colours, alpha, 0.0)

@@ -1,4 +1,4 @@
-"""Image <-> network tensors: BGR uint8 frames in, train-id label maps and overlays out.
+"""Image <-> network tensors: BGR uint8 frames in, train-id label maps out (overlays: ``segmnv3.data.labels.overlay``).
 
 The network sees RGB, ImageNet-normalised, NCHW float32 input, optionally resized to a
 fixed ``resolution`` (e.g. 512x1024 for the paper's half-resolution figures). Predictions
@@ -11,12 +11,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from segmnv3.data.labels import PALETTE
 from segmnv3.errors import UserError
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
-PALETTE_BGR = np.ascontiguousarray(PALETTE[:, ::-1])  # (19, 3) uint8, OpenCV channel order
 
 
 def parse_resolution(text: str | None) -> tuple[int, int] | None:
@@ -66,13 +64,3 @@ def resize_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     channels_last = np.ascontiguousarray(logits.transpose(1, 2, 0))  # (h, w, C)
     resized = cv2.resize(channels_last, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(resized.reshape(size[0], size[1], -1).transpose(2, 0, 1))
-
-
-def overlay(frame_bgr: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
-    """Blend the palette colours of ``labels`` (H, W) into ``frame_bgr`` (H, W, 3).
-
-    Args:
-        alpha: weight of the colour mask, 0 (frame only) to 1 (mask only).
-    """
-    colours = PALETTE_BGR[np.minimum(labels, len(PALETTE_BGR) - 1)]  # (H, W, 3)
-    return cv2.addWeighted(frame_bgr, 1.0 - alpha, colours, alpha, 0.0)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from segmnv3.data.labels import colorize, train_ids_to_label_ids
+from segmnv3.data.labels import colorize, overlay, train_ids_to_label_ids
 from segmnv3.errors import UserError
 
 LABEL_IDS_DIR = "labelIds"
@@ -67,15 +67,14 @@ class PredictionWriter:
         label_ids = train_ids_to_label_ids(prediction)  # (H, W) uint8
         _write(self.out_dir / LABEL_IDS_DIR / city / name, label_ids)
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)  # (H, W, 3) BGR
-        colours = colorize(prediction)[..., ::-1]  # RGB -> BGR
         if image is None:
-            overlay = colours
+            blended = colorize(prediction)[..., ::-1]  # RGB -> BGR
         else:
             if image.shape[:2] != prediction.shape:
                 size = (prediction.shape[1], prediction.shape[0])
                 image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            overlay = cv2.addWeighted(image, 1 - self.alpha, colours, self.alpha, 0.0)
-        _write(self.out_dir / OVERLAY_DIR / city / name, overlay)
+            blended = overlay(image, prediction, self.alpha)
+        _write(self.out_dir / OVERLAY_DIR / city / name, blended)
 
 
 def _write(path: Path, array: np.ndarray) -> None:
