@@ -11,10 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from segmnv3.data.config import DataConfig
 from segmnv3.errors import UserError
 
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
+# The training normalisation (DataConfig defaults, ImageNet statistics), on 0..255 pixels.
+MEAN = np.array(DataConfig.mean, dtype=np.float32) * 255.0
+STD = np.array(DataConfig.std, dtype=np.float32) * 255.0
 
 
 def parse_resolution(text: str | None) -> tuple[int, int] | None:
