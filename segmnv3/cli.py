@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from segmnv3.errors import UserError
+from segmnv3.core.errors import UserError
 
 # name -> module under segmnv3.commands; order is the order shown by --help.
 COMMANDS: dict[str, str] = {

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segmnv3.errors import UserError
+from segmnv3.core.errors import UserError
 
 
 @dataclass(frozen=True)

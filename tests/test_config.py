@@ -3,8 +3,8 @@
 import pytest
 
 from segmnv3 import build_model_from_config
-from segmnv3.config import Config, load_config
-from segmnv3.errors import ConfigError
+from segmnv3.core.errors import ConfigError
+from segmnv3.engine.config import Config, load_config
 from segmnv3.models.zoo import paper_configs
 
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 from conftest import SYNTHETIC_COUNTS, SYNTHETIC_SIZE
 
+from segmnv3.core.errors import DatasetError
 from segmnv3.data.cityscapes import CityscapesDataset
 from segmnv3.data.labels import label_ids_to_train_ids
-from segmnv3.errors import DatasetError
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import SYNTHETIC_COUNTS, SYNTHETIC_SIZE
 
+from segmnv3.core.errors import DatasetError
 from segmnv3.data.labels import ID_TO_COLOR, NAME_TO_LABEL, label_ids_to_train_ids
 from segmnv3.data.synthetic import (
     PRODUCED_LABEL_IDS,
@@ -17,7 +18,6 @@ from segmnv3.data.synthetic import (
     generate_synthetic,
     render_sample,
 )
-from segmnv3.errors import DatasetError
 
 STEM = re.compile(r"^([a-z]+)_\d{6}_\d{6}$")
 

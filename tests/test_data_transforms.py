@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from segmnv3.core.errors import ConfigError
 from segmnv3.data.config import DataConfig
 from segmnv3.data.transforms import (
     build_eval_transform,
     build_reference_train_transform,
     build_train_transform,
 )
-from segmnv3.errors import ConfigError
 
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
 VALUES = [0, 3, 7, 11, 18, 255]  # mask values used by the block pattern

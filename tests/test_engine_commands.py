@@ -8,8 +8,8 @@ import pytest
 
 from segmnv3.cli import build_parser, main
 from segmnv3.commands.train import resolve_config
-from segmnv3.config import Config
 from segmnv3.engine.checkpoint import save_checkpoint
+from segmnv3.engine.config import Config
 
 
 def _train_args(*argv: str) -> argparse.Namespace:

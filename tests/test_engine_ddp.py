@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from segmnv3.config import load_config
 from segmnv3.engine.checkpoint import load_checkpoint, load_model
+from segmnv3.engine.config import load_config
 from segmnv3.engine.run_log import read_log
 
 REPO = Path(__file__).resolve().parents[1]

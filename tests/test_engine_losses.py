@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from segmnv3.core.errors import ConfigError
 from segmnv3.engine.config import TrainConfig
 from segmnv3.engine.losses import OhemCrossEntropy, build_loss
 from segmnv3.engine.optim import (
@@ -17,7 +18,6 @@ from segmnv3.engine.optim import (
     parameter_groups,
     scaled_lr,
 )
-from segmnv3.errors import ConfigError
 
 
 def _logits_for(probabilities: list[float]) -> torch.Tensor:

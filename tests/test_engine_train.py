@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from segmnv3.config import Config, load_config
 from segmnv3.engine.checkpoint import load_checkpoint
+from segmnv3.engine.config import Config, load_config
 from segmnv3.engine.run_log import read_log
 from segmnv3.engine.trainer import Trainer, train
 
@@ -142,7 +142,7 @@ def test_resume_after_signal_equals_uninterrupted_run(
 
 
 def test_resume_refuses_a_run_directory_of_another_model(trained_run):
-    from segmnv3.errors import CheckpointError
+    from segmnv3.core.errors import CheckpointError
 
     result, config = trained_run
     other = fast_config(

@@ -8,7 +8,7 @@ import torchvision
 from torch import nn
 
 from segmnv3 import build_model
-from segmnv3.errors import CheckpointError
+from segmnv3.core.errors import CheckpointError
 from segmnv3.models.mobilenetv2 import mobilenet_v2_backbone
 from segmnv3.models.mobilenetv3 import mobilenet_v3_backbone
 from segmnv3.models.pretrained import load_imagenet_backbone, load_torchvision_lraspp

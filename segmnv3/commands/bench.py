@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
     from pathlib import Path
 
+    from segmnv3.core.errors import UserError
     from segmnv3.deploy.bench_run import build_subjects, run_benchmark
     from segmnv3.deploy.bundle import synthetic_root
     from segmnv3.deploy.report import assess_targets, charts, markdown
-    from segmnv3.errors import UserError
     from segmnv3.models.zoo import CONFIG_DIR
 
     rows = ROWS[1:] if args.quick else ROWS

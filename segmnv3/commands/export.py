@@ -59,10 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from segmnv3.core.errors import UserError
     from segmnv3.deploy.bundle import export_bundle
     from segmnv3.deploy.loading import load_deploy_model
     from segmnv3.deploy.preprocess import parse_resolution
-    from segmnv3.errors import UserError
 
     model, name = load_deploy_model(args.weights, args.config, args.random_init)
     pooling = getattr(getattr(model, "head", None), "pooling", None)

@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from segmnv3.core.errors import UserError
     from segmnv3.deploy.loading import load_deploy_model
     from segmnv3.deploy.preprocess import parse_resolution
     from segmnv3.deploy.sinks import ImageSink, VideoSink, check_gui, check_writable
     from segmnv3.deploy.sources import open_source
     from segmnv3.deploy.video import PredictorCache, segment_stream
-    from segmnv3.errors import UserError
 
     if not 0.0 <= args.alpha <= 1.0:
         raise UserError(f"--alpha {args.alpha}: use a value between 0 and 1")

@@ -66,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace):
     """Defaults < --config (or the --resume checkpoint's config) < shorthand flags < --set."""
-    from segmnv3.config import Config, apply_override, load_config
     from segmnv3.data.config import DataConfig
+    from segmnv3.engine.config import Config, apply_override, load_config
 
     overrides = [
         f"{key}={json.dumps(getattr(args, flag))}"  # JSON is YAML: strings stay strings

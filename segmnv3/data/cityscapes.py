@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from segmnv3.core.errors import DatasetError
 from segmnv3.data.labels import label_ids_to_train_ids
-from segmnv3.errors import DatasetError
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 LABEL_SUFFIX = "_gtFine_labelIds.png"

@@ -13,9 +13,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from segmnv3.core.errors import DatasetError
 from segmnv3.data.cityscapes import LABEL_SUFFIX, TRAIN_ID_SUFFIX, _check_sizes, find_pairs
 from segmnv3.data.parallel import parallel_map
-from segmnv3.errors import DatasetError
 
 EXPECTED_COUNTS = {"train": 2975, "val": 500, "test": 1525}
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from segmnv3.core.errors import DatasetError
 from segmnv3.data.labels import ID_TO_COLOR, NAME_TO_LABEL
 from segmnv3.data.parallel import parallel_map
-from segmnv3.errors import DatasetError
 
 # Cities per split (fictional, so that nobody mistakes them for real Cityscapes frames).
 CITIES = {

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import torch
 
+from segmnv3.core.errors import ConfigError
 from segmnv3.data.config import DataConfig
 from segmnv3.data.labels import IGNORE_INDEX
-from segmnv3.errors import ConfigError
 
 
 class PairTransform:

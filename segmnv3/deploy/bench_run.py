@@ -29,9 +29,9 @@ def build_subjects(config_paths: list[Path], weights: str | None = None) -> list
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
     from segmnv3 import build_model_from_config
-    from segmnv3.config import load_config
+    from segmnv3.core.paper import paper_row
     from segmnv3.engine.checkpoint import load_model
-    from segmnv3.paper import paper_row
+    from segmnv3.engine.config import load_config
 
     subjects = []
     for index, path in enumerate(config_paths):

@@ -33,7 +33,7 @@ class Subject:
         name: row label (config stem, or the baseline's name).
         model: the PyTorch module (eval mode).
         backends: backends to time it on.
-        paper: the paper's row (``segmnv3.paper.PaperRow``) or None.
+        paper: the paper's row (``segmnv3.core.paper.PaperRow``) or None.
         baseline: True for the torchvision / smp comparison models.
     """
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 
+from segmnv3.core.errors import UserError
 from segmnv3.deploy import FORMATS
 from segmnv3.deploy.export import check_parity, export_onnx, export_openvino
 from segmnv3.deploy.quantize import (
@@ -24,7 +25,6 @@ from segmnv3.deploy.quantize import (
     quantize_openvino,
 )
 from segmnv3.deploy.runtimes import EagerPredictor, OnnxRuntimePredictor, OpenVinoPredictor
-from segmnv3.errors import UserError
 
 
 def dataset_images(root: Path, split: str, limit: int) -> list[Path]:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from segmnv3.core.errors import UserError
 from segmnv3.deploy.preprocess import to_input
 from segmnv3.deploy.runtimes import EagerPredictor, Predictor
 from segmnv3.deploy.signal_stack import preserved_signal_stack
-from segmnv3.errors import UserError
 
 OPSET = 17
 OUTPUTS = ("logits", "labels")

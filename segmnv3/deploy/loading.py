@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from segmnv3.errors import UserError
+from segmnv3.core.errors import UserError
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,8 +40,8 @@ def load_deploy_model(weights: str | None, config: str | None, random_init: bool
             checkpoint / config.
     """
     from segmnv3 import build_model_from_config
-    from segmnv3.config import load_config
     from segmnv3.engine.checkpoint import load_model
+    from segmnv3.engine.config import load_config
 
     if weights and random_init:
         raise UserError("--weights and --random-init exclude each other; drop one")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from segmnv3.core.errors import UserError
 from segmnv3.data.config import DataConfig
-from segmnv3.errors import UserError
 
 # The training normalisation (DataConfig defaults, ImageNet statistics), on 0..255 pixels.
 MEAN = np.array(DataConfig.mean, dtype=np.float32) * 255.0

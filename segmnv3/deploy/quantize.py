@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from segmnv3.core.errors import UserError
 from segmnv3.deploy.preprocess import to_input
 from segmnv3.deploy.runtimes import Predictor
 from segmnv3.deploy.signal_stack import preserved_signal_stack
-from segmnv3.errors import UserError
 
 INT8_TARGET = 0.99  # argmax agreement with fp32 that an int8 file should reach
 
@@ -191,8 +191,8 @@ def evaluate_int8(
 
     from segmnv3.data.cityscapes import find_pairs, read_mask
     from segmnv3.data.labels import NUM_CLASSES
+    from segmnv3.data.metrics import ConfusionMatrix
     from segmnv3.deploy.preprocess import resize_labels
-    from segmnv3.engine.metrics import ConfusionMatrix
 
     image_paths, label_paths = find_pairs(root, split)
     pairs = list(zip(image_paths, label_paths, strict=True))[:limit]

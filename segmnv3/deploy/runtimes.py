@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from segmnv3.core.errors import UserError
 from segmnv3.deploy.signal_stack import preserved_signal_stack
-from segmnv3.errors import UserError
 
 BACKENDS = ("eager", "onnxruntime", "openvino")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from segmnv3.core.errors import UserError
 from segmnv3.data.labels import overlay
 from segmnv3.deploy.preprocess import resize_labels
-from segmnv3.errors import UserError
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segmnv3.errors import UserError
+from segmnv3.core.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}

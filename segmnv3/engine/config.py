@@ -1,9 +1,28 @@
-"""Training and evaluation sections of the config (owned by segmnv3/engine/)."""
+"""The experiment config: model, data, training and evaluation sections.
+
+The dataclasses carry the paper's recipe as defaults; YAML files (``segmnv3/configs/``)
+only override them, and ``--set section.key=value`` overrides on the command line.
+Unknown keys are an error (``segmnv3.core.schema``). The resolved config is printed at
+start and saved with every checkpoint (``Config.to_dict``).
+
+Each section lives beside the code it configures: ``segmnv3.models.config.ModelConfig``,
+``segmnv3.data.config.DataConfig``, and here ``TrainConfig`` / ``EvalConfig``; packages
+below engine/ take their own section, never the whole ``Config``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from segmnv3.configs import resolve_config
+from segmnv3.core.errors import ConfigError
+from segmnv3.core.schema import from_dict, to_plain
+from segmnv3.data.config import DataConfig
+from segmnv3.models.config import ModelConfig
 
 
 @dataclass
@@ -123,3 +142,72 @@ class EvalConfig:
             raise ValueError(f"eval.scales must be positive numbers, got {self.scales}")
         if self.batch_size < 1:
             raise ValueError(f"eval.batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass
+class Config:
+    """The whole experiment: model, data, training and evaluation settings."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (lists for tuples): YAML/JSON-safe, stored in checkpoints."""
+        return to_plain(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> Config:
+        """Build from a (possibly partial) nested dict; unknown keys raise ConfigError."""
+        return from_dict(cls, data or {}, source=source)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the YAML file at ``path`` (if any), then ``key=value`` overrides.
+
+    Args:
+        path: YAML file holding a partial config (``model:``, ``data:``, ``train:``,
+            ``eval:``), or the name of a shipped config (``segmnv3.configs``).
+        overrides: strings like ``"train.iterations=1000"`` or ``"data.crop_size=[512,1024]"``;
+            values are parsed as YAML.
+    """
+    data: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        path = resolve_config(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"config file {path} must hold a mapping of sections, got {type(data).__name__}"
+            )
+        source = str(path)
+    for item in overrides or []:
+        apply_override(data, item)
+    return Config.from_dict(data, source=source if not overrides else f"{source} + --set")
+
+
+def apply_override(data: dict[str, Any], item: str) -> None:
+    """Apply one ``section.key=value`` string to a nested dict in place."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. train.iterations=1000")
+    dotted, raw = item.split("=", 1)
+    keys = dotted.strip().split(".")
+    if len(keys) < 2 or not all(keys):
+        raise ConfigError(f"--set {item!r}: the key must name a section, e.g. model.head_channels")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {item!r}: {key} is not a section")
+    node[keys[-1]] = value

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
+from segmnv3.core.errors import DatasetError
 from segmnv3.data.config import DataConfig
 from segmnv3.engine.distributed import DistributedContext
 from segmnv3.engine.signals import ignore_sigint_in_worker
-from segmnv3.errors import DatasetError
 
 # Synthetic sets generated on demand by `train --dataset synthetic`; `segmnv3 synth` makes others.
 SYNTHETIC_DEFAULTS = {"num_train": 40, "num_val": 10, "num_test": 10, "size": (512, 1024)}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from segmnv3.errors import ConfigError
+from segmnv3.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from segmnv3.engine.metrics import ConfusionMatrix, SegmentationScores
+from segmnv3.data.metrics import ConfusionMatrix, SegmentationScores
 
 
 def autocast_context(device: torch.device, amp: str):

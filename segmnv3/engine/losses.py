@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from segmnv3.core.errors import ConfigError
 from segmnv3.engine.config import TrainConfig
-from segmnv3.errors import ConfigError
 
 IGNORE_INDEX = 255
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from segmnv3.config import Config
+from segmnv3.engine.config import Config
 from segmnv3.engine.distributed import DistributedContext
 
 

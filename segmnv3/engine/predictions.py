@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import torch
 
+from segmnv3.core.errors import UserError
 from segmnv3.data.labels import colorize, overlay, train_ids_to_label_ids
-from segmnv3.errors import UserError
 
 LABEL_IDS_DIR = "labelIds"
 OVERLAY_DIR = "overlay"

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from segmnv3.config import Config, load_config
+from segmnv3.engine.config import Config, load_config
 from segmnv3.engine.evaluator import autocast_context
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.optim import build_optimizer

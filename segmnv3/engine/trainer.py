@@ -18,8 +18,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from segmnv3.config import Config
+from segmnv3.core.errors import CheckpointError, UserError
+from segmnv3.data.metrics import all_reduce_sum
 from segmnv3.engine import checkpoint
+from segmnv3.engine.config import Config
 from segmnv3.engine.data_loop import (
     BatchStream,
     build_datasets,
@@ -38,13 +40,11 @@ from segmnv3.engine.distributed import (
 from segmnv3.engine.eval_report import class_names
 from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.losses import build_loss
-from segmnv3.engine.metrics import all_reduce_sum
 from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
 from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from segmnv3.engine.run_log import RunLog, plot_curves
 from segmnv3.engine.signals import StopRequest
-from segmnv3.errors import CheckpointError, UserError
 
 
 @dataclass

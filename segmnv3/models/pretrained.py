@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from segmnv3.errors import CheckpointError
+from segmnv3.core.errors import CheckpointError
 from segmnv3.models.backbone import MobileNetBackbone
 
 log = logging.getLogger(__name__)

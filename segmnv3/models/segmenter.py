@@ -128,7 +128,7 @@ def build_model(
 
 
 def build_model_from_config(config: ModelConfig) -> Segmenter:
-    """``build_model(**config)`` for the model section of a ``segmnv3.config.Config``."""
+    """``build_model(**config)`` for a ``ModelConfig``."""
     return build_model(**dataclasses.asdict(config))
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmnv3.config import Config, load_config
+from segmnv3.core.paper import PaperRow, paper_row
+from segmnv3.engine.config import Config, load_config
 from segmnv3.models.profile import profile
 from segmnv3.models.segmenter import build_model_from_config
-from segmnv3.paper import PaperRow, paper_row
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 FULL, HALF = (1024, 2048), (512, 1024)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from segmnv3.errors import UserError
+from segmnv3.core.errors import UserError
 
 IGNORE_INDEX = 255
 

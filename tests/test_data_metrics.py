@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from segmnv3.engine.metrics import ConfusionMatrix, scores_from_matrix
+from segmnv3.data.metrics import ConfusionMatrix, scores_from_matrix
 
 official = pytest.importorskip("cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling")
 from cityscapesscripts.helpers.labels import labels as CS_LABELS  # noqa: E402
@@ -47,7 +47,7 @@ def test_class_absent_from_ground_truth_but_predicted_counts_as_zero():
 
 
 def test_labels_outside_range_are_a_clear_error():
-    from segmnv3.errors import UserError
+    from segmnv3.core.errors import UserError
 
     with pytest.raises(UserError, match="train ids, not label ids"):
         ConfusionMatrix(19).update(torch.tensor([26]), torch.tensor([0]))

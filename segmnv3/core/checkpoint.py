@@ -1,0 +1,96 @@
+"""Checkpoint files that survive crashes and never run code when loaded.
+
+A training checkpoint is a plain dict::
+
+    {"model": state_dict, "config": Config.to_dict(), "step": int,
+     "optimizer": ..., "scheduler": ..., "scaler": ..., "rng": ..., "best_miou": float}
+
+Writes are atomic (``segmnv3.core.files``). Reads always use
+``torch.load(weights_only=True)``: a file holding pickled objects that would run code is
+refused with a :class:`~segmnv3.core.errors.CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from segmnv3.core.errors import CheckpointError
+from segmnv3.core.files import atomic_write
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` to ``path`` atomically; its folder is created if needed.
+
+    Args:
+        state: tensors, numbers, strings, lists and dicts only, so that it loads with
+            ``weights_only=True``.
+        path: destination file.
+    """
+    return atomic_write(path, lambda file: torch.save(state, file))
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """Load a checkpoint file safely (``weights_only=True``).
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, or contains pickled objects
+            (classes, functions) that safe loading refuses to build.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[0][:300]
+        raise CheckpointError(
+            f"refusing to load {path}: it contains pickled code or objects that safe loading "
+            f"(torch.load weights_only=True) does not allow ({reason}). Only tensors, numbers, "
+            "strings, lists and dicts are accepted; re-save the weights as a plain state dict "
+            "from a source you trust"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"checkpoint {path} is not a readable PyTorch file (truncated or corrupt?): {error}"
+        ) from None
+
+
+def is_training_checkpoint(data: Any) -> bool:
+    """True for a full checkpoint dict (``model`` + ``config``), False for a bare state dict."""
+    return isinstance(data, dict) and "model" in data and "config" in data
+
+
+def is_state_dict(data: Any) -> bool:
+    """True for a plain ``{name: tensor}`` dict."""
+    return isinstance(data, dict) and all(isinstance(v, torch.Tensor) for v in data.values())
+
+
+def load_weights(model: torch.nn.Module, state_dict: dict[str, Any], *, source: str) -> None:
+    """``model.load_state_dict(strict=True)`` with a readable error when the keys differ."""
+    mismatch = _missing_and_unexpected(model, state_dict)
+    if mismatch:
+        raise CheckpointError(f"weights in {source} do not fit the model: {mismatch}")
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise CheckpointError(
+            f"weights in {source} do not fit the model (wrong config?): {' '.join(first[:3])}"
+        ) from None
+
+
+def _missing_and_unexpected(model: torch.nn.Module, state_dict: dict[str, Any]) -> str:
+    expected, given = set(model.state_dict()), set(state_dict)
+    missing, unexpected = sorted(expected - given), sorted(given - expected)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s) e.g. {missing[:3]}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s) e.g. {unexpected[:3]}")
+    if parts:
+        parts.append("is the config the one it was trained with?")
+    return "; ".join(parts)

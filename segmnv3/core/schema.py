@@ -1,0 +1,107 @@
+"""Strict typed configs: dataclasses built from YAML-like dicts, unknown keys an error.
+
+Every config section is a dataclass with the paper's recipe as defaults that validates
+itself in ``__post_init__``; ``from_dict`` converts YAML values to the annotated types
+(tuples from lists, floats from ints, ``Literal`` choices checked) and names the source
+and key of anything it cannot use. A typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, TypeVar
+
+from segmnv3.core.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
+    """Build dataclass ``cls`` from a (possibly partial) nested dict.
+
+    Args:
+        cls: a dataclass whose fields carry type hints.
+        data: a mapping of field name -> value (nested mappings for nested dataclasses).
+        source: where ``data`` came from, for error messages (a file name, ``--set``).
+        prefix: dotted key of ``data`` inside the whole config, e.g. ``"model."``.
+
+    Raises:
+        ConfigError: unknown keys, values of the wrong type, or a value the dataclass's
+            own validation (``__post_init__``) rejects.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}"
+        )
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key(s) {unknown} in {prefix or 'top level'}; "
+            f"allowed: {sorted(names)}"
+        )
+    kwargs = {name: _coerce(hints[name], value, source, f"{prefix}{name}")
+              for name, value in data.items()}  # fmt: skip
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'}: {error}") from None
+
+
+def to_plain(value: Any) -> Any:
+    """A dataclass (or nested values) as plain dicts and lists: YAML/JSON-safe."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
+    """Convert a YAML value to the annotated type, or raise ConfigError naming ``key``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, source=source, prefix=f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        return _coerce_union(args, value, source, key)
+    if origin is typing.Literal:
+        if value not in args or isinstance(value, bool) != any(isinstance(a, bool) for a in args):
+            raise ConfigError(f"{source}: {key}={value!r} is not one of {list(args)}")
+        return value
+    if origin in (tuple, list):
+        return _coerce_sequence(origin, args, value, source, key)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and (
+        not isinstance(value, hint) or (hint is int and isinstance(value, bool))
+    ):
+        raise ConfigError(f"{source}: {key} must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def _coerce_union(args: tuple, value: Any, source: str, key: str) -> Any:
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in (a for a in args if a is not type(None)):
+        try:
+            return _coerce(arg, value, source, key)
+        except ConfigError as error:
+            errors.append(str(error))
+    raise ConfigError(errors[0] if errors else f"{source}: {key}: cannot use {value!r}")
+
+
+def _coerce_sequence(origin: type, args: tuple, value: Any, source: str, key: str) -> Any:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{source}: {key} must be a list, got {value!r}")
+    if origin is list:
+        return [_coerce(args[0], v, source, key) for v in value] if args else list(value)
+    inner = args if args and args[-1] is not Ellipsis else (args[0],) * len(value)
+    if len(inner) != len(value):
+        raise ConfigError(f"{source}: {key} must have {len(inner)} items, got {value!r}")
+    return tuple(_coerce(a, v, source, key) for a, v in zip(inner, value, strict=True))

@@ -1,0 +1,70 @@
+"""Build a model from a checkpoint file: the one loader every command and runtime uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from segmnv3.core.checkpoint import (
+    is_state_dict,
+    is_training_checkpoint,
+    load_checkpoint,
+    load_weights,
+)
+from segmnv3.core.errors import CheckpointError
+from segmnv3.core.schema import from_dict
+from segmnv3.models.config import ModelConfig
+from segmnv3.models.segmenter import Segmenter, build_model_from_config
+
+
+def load_model(
+    path: str | Path,
+    model_config: ModelConfig | None = None,
+    map_location: str | torch.device = "cpu",
+) -> tuple[Segmenter, dict[str, Any] | None]:
+    """Build the model a checkpoint describes and load its weights.
+
+    Args:
+        path: a full training checkpoint (holding its config) or a bare state dict.
+        model_config: describes the model; required for a bare state dict. For a full
+            checkpoint it may be given, but must equal the stored ``model`` section.
+        map_location: device the tensors are loaded onto.
+
+    Returns:
+        ``(model, stored_config)``: the model in eval mode on ``map_location``, and the
+        checkpoint's whole config as a plain dict (None for a bare state dict). Callers
+        read the sections they own from it (``data`` for normalisation and geometry).
+
+    Raises:
+        CheckpointError: unsafe or unreadable file, missing config, or weights that do not
+            fit the model the config describes.
+    """
+    data = load_checkpoint(path, map_location=map_location)
+    stored = None
+    if is_training_checkpoint(data):
+        stored = data["config"]
+        section = from_dict(ModelConfig, stored.get("model", {}),
+                            source=f"{path} (stored config)", prefix="model.")  # fmt: skip
+        if model_config is not None and model_config != section:
+            raise CheckpointError(
+                f"the given config describes a different model than checkpoint {path} "
+                f"({model_config} vs {section}); drop the config to use the stored one"
+            )
+        model_config, state_dict = section, data["model"]
+    elif is_state_dict(data):
+        if model_config is None:
+            raise CheckpointError(
+                f"{path} is a bare state dict without a config; give the config (YAML) "
+                "describing the model it was trained with"
+            )
+        state_dict = data
+    else:
+        raise CheckpointError(
+            f"{path} is neither a segmnv3 checkpoint (keys 'model' and 'config') nor a state "
+            f"dict of tensors (found {type(data).__name__})"
+        )
+    model = build_model_from_config(model_config)
+    load_weights(model, state_dict, source=str(path))
+    return model.to(map_location).eval(), stored
