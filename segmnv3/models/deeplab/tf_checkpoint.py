@@ -1,0 +1,227 @@
+"""Read TensorFlow V2 checkpoints ("tensor bundles") with numpy only.
+
+A bundle is ``<prefix>.index`` plus ``<prefix>.data-<shard:05d>-of-<N:05d>`` files. The
+index is a LevelDB table (``sstable.py``) whose empty key holds a ``BundleHeaderProto``
+(num_shards, endianness) and whose other keys are tensor names mapping to a
+``BundleEntryProto`` (dtype, shape, shard_id, offset, size, masked crc32c); each tensor's
+bytes lie in its shard at ``offset``, ``size`` bytes, in the header's byte order.
+
+Handled: unsliced tensors of float16/32/64, int32/64, one or more shards, either byte
+order, crc32c verification of every tensor, a prefix / its folder / a model-zoo
+``.tar.gz``. Not handled (a ``CheckpointError`` says so): string, bool, bfloat16 and the
+other dtypes, partitioned variables (``slices``), snappy-compressed index blocks
+(TensorFlow's bundle writer never compresses them), V1 checkpoints.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from segmnv3.core.errors import CheckpointError
+from segmnv3.models.deeplab.sstable import crc32c, protobuf_fields, table_entries, unmask_crc
+
+# tensorflow/core/framework/types.proto DataType values.
+DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 19: np.float16}
+UNSUPPORTED_DTYPES = {4: "uint8", 5: "int16", 6: "int8", 7: "string", 8: "complex64"}
+UNSUPPORTED_DTYPES |= {10: "bool", 14: "bfloat16", 17: "uint16", 18: "complex128"}
+BIG_ENDIAN = 1  # BundleHeaderProto.Endianness
+_SUFFIX = re.compile(r"\.(index|data-\d{5}-of-\d{5})$")
+HINT = "pass the model.ckpt prefix, the folder holding it, or the model-zoo .tar.gz"
+
+
+@dataclass(frozen=True)
+class TensorEntry:
+    """One ``BundleEntryProto``: where a tensor lives and what it holds."""
+
+    dtype: int
+    shape: tuple[int, ...]
+    shard: int
+    offset: int
+    size: int
+    crc32c: int | None  # masked, as stored; None when absent
+    sliced: bool
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The bytes of one bundle, wherever they come from (files or tarball members)."""
+
+    label: str  # "<path>" or "<tarball>:<member>" of the prefix, for messages
+    index: bytes
+    read: Callable[[str], bytes]  # file suffix (".index", ".data-...") -> bytes
+
+
+def read_tf_checkpoint(path: str | Path, *, verify_crc: bool = True) -> dict[str, np.ndarray]:
+    """Read every tensor of a TensorFlow V2 checkpoint into numpy arrays.
+
+    Args:
+        path: the checkpoint prefix (``.../model.ckpt``; ``.index`` or ``.data-*`` names are
+            accepted too), the folder holding exactly one ``*.index``, or a ``.tar.gz``
+            model-zoo archive holding one (frozen graphs and other members are skipped).
+        verify_crc: check each tensor's crc32c against the index (about 20 ms per MB).
+
+    Returns:
+        ``{variable name: array}`` in the checkpoint's order, arrays in native byte order.
+
+    Raises:
+        CheckpointError: missing file, truncated or corrupt index or data, not a
+            checkpoint, or a dtype / layout this reader does not handle; the message names
+            the file and what to do.
+    """
+    source = _open(Path(path))
+    entries = _read_index(source)
+    header = entries.pop("", None)
+    if header is None:
+        raise CheckpointError(f"{source.label}.index has no bundle header; not a V2 checkpoint")
+    num_shards, big_endian = _parse_header(header)
+    shards: dict[int, bytes] = {}
+    tensors = {}
+    for name, raw in entries.items():
+        entry = parse_entry(raw)
+        if entry.shard not in shards:
+            shards[entry.shard] = source.read(f".data-{entry.shard:05d}-of-{num_shards:05d}")
+        suffix = f".data-{entry.shard:05d}-of-{num_shards:05d}"
+        data_label = f"{source.label}{suffix}"
+        tensors[name] = _tensor(
+            name, entry, shards[entry.shard], data_label, big_endian, verify_crc
+        )
+    return tensors
+
+
+def parse_entry(raw: bytes) -> TensorEntry:
+    """Decode a serialized ``BundleEntryProto`` (proto3: absent fields are zero)."""
+    fields = {"dtype": 0, "shape": (), "shard": 0, "offset": 0, "size": 0, "crc32c": None}
+    sliced = False
+    for number, value in protobuf_fields(raw):
+        if number == 2:
+            fields["shape"] = _parse_shape(value)
+        elif number == 7:
+            sliced = True
+        elif number in (1, 3, 4, 5, 6):
+            fields[("dtype", "", "shard", "offset", "size", "crc32c")[number - 1]] = value
+    return TensorEntry(**fields, sliced=sliced)
+
+
+def _parse_shape(raw: bytes) -> tuple[int, ...]:
+    """``TensorShapeProto``: repeated ``dim`` (field 2), each with ``size`` (field 1)."""
+    dims = []
+    for number, dim in protobuf_fields(raw):
+        if number == 2:
+            sizes = [value for field, value in protobuf_fields(dim) if field == 1]
+            dims.append(sizes[-1] if sizes else 0)
+    return tuple(dims)
+
+
+def _parse_header(raw: bytes) -> tuple[int, bool]:
+    """``BundleHeaderProto`` -> (num_shards, big_endian)."""
+    values = dict(protobuf_fields(raw))
+    return int(values.get(1, 0)), values.get(2, 0) == BIG_ENDIAN
+
+
+def _tensor(
+    name: str, entry: TensorEntry, shard: bytes, label: str, big_endian: bool, verify: bool
+) -> np.ndarray:
+    if entry.sliced:
+        raise CheckpointError(f"{name} in {label} is a partitioned variable; not supported")
+    if entry.dtype not in DTYPES:
+        kind = UNSUPPORTED_DTYPES.get(entry.dtype, f"DataType {entry.dtype}")
+        raise CheckpointError(
+            f"{name} in {label} has dtype {kind}; this reader handles float16/32/64 and "
+            "int32/64 only"
+        )
+    dtype = np.dtype(DTYPES[entry.dtype]).newbyteorder(">" if big_endian else "<")
+    if entry.size != math.prod(entry.shape) * dtype.itemsize:
+        raise CheckpointError(
+            f"{name} in {label}: the index says {entry.size} bytes but shape {entry.shape} "
+            f"of {dtype.name} needs {math.prod(entry.shape) * dtype.itemsize}; corrupt index"
+        )
+    end = entry.offset + entry.size
+    if end > len(shard):
+        raise CheckpointError(
+            f"{label} is truncated: {name} needs bytes {entry.offset}..{end} but the file "
+            f"has {len(shard)}; download the checkpoint again"
+        )
+    raw = shard[entry.offset : end]
+    if verify and entry.crc32c is not None and crc32c(raw) != unmask_crc(entry.crc32c):
+        raise CheckpointError(
+            f"{name} in {label} fails its crc32c check; the file is corrupt, download it again"
+        )
+    return np.frombuffer(raw, dtype).reshape(entry.shape).astype(dtype.newbyteorder("="))
+
+
+def _read_index(source: _Source) -> dict[str, bytes]:
+    label = f"{source.label}.index"
+    try:
+        return {key.decode("utf-8"): value for key, value in table_entries(source.index, label)}
+    except (IndexError, ValueError) as error:
+        raise CheckpointError(
+            f"{label} is truncated or corrupt ({error}); download the checkpoint again"
+        ) from None
+
+
+def _open(path: Path) -> _Source:
+    """Resolve a prefix, folder or tarball to the bundle's bytes."""
+    if path.is_dir():
+        return _open_prefix(_prefix_in_folder(path))
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return _open_tarball(path)
+    return _open_prefix(path.with_name(_SUFFIX.sub("", path.name)))
+
+
+def _prefix_in_folder(folder: Path) -> Path:
+    indexes = sorted(folder.glob("*.index"))
+    if len(indexes) != 1:
+        found = [index.name for index in indexes] or "none"
+        raise CheckpointError(
+            f"{folder} must hold exactly one checkpoint (*.index), found {found}; "
+            "pass the prefix (e.g. model.ckpt) instead"
+        )
+    return indexes[0].with_suffix("")
+
+
+def _open_prefix(prefix: Path) -> _Source:
+    def read(suffix: str) -> bytes:
+        file = prefix.with_name(prefix.name + suffix)
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint file {file} does not exist; {HINT}")
+        return file.read_bytes()
+
+    return _Source(str(prefix), read(".index"), read)
+
+
+def _open_tarball(path: Path) -> _Source:
+    """Read the bundle's members into memory: nothing is extracted to disk, so member
+    names (absolute, ``..``, links) cannot write anywhere."""
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            members = {m.name: m for m in archive.getmembers() if m.isfile()}
+            indexes = sorted(name for name in members if name.endswith(".index"))
+            if len(indexes) != 1:
+                raise CheckpointError(
+                    f"{path} must hold exactly one checkpoint (*.index), found "
+                    f"{indexes or 'none'}; is it a TensorFlow model-zoo archive?"
+                )
+            prefix = indexes[0][: -len(".index")]
+            files = {
+                name[len(prefix) :]: archive.extractfile(member).read()
+                for name, member in members.items()
+                if name.startswith(prefix) and _SUFFIX.fullmatch(name[len(prefix) :])
+            }
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise CheckpointError(f"{path} is not a readable tar archive ({error})") from None
+
+    def read(suffix: str) -> bytes:
+        if suffix not in files:
+            raise CheckpointError(
+                f"{path} has no member {prefix}{suffix}; the archive is incomplete"
+            )
+        return files[suffix]
+
+    return _Source(f"{path}:{prefix}", files[".index"], read)
