@@ -159,18 +159,19 @@ def convert_deeplab(path: str | Path, variant: Variant) -> ConvertedWeights:
     """
     names = name_map(variant)
     tensors = read_tf_checkpoint(path)
-    ignored = sorted(name for name in tensors if NON_MODEL & set(name.split("/")))
+    ignored = sorted(name for name in tensors if not is_model_variable(name))
     classes = tensors.get("decoder/feature_projection0/biases", np.zeros(19)).shape[0]
     model = build_deeplab_model(variant, num_classes=classes)
-    problems = _problems(tensors, set(ignored), names, model.state_dict())
+    expected = model.state_dict()
+    problems = _problems(tensors, set(ignored), names, expected)
     if problems:
-        raise CheckpointError(_describe(path, variant, tensors, problems))
+        model_names = set(tensors) - set(ignored)
+        raise CheckpointError(_describe(path, variant, model_names, problems))
     state_dict = {
-        key: to_torch(theirs, tensors[theirs]).to(expected.dtype)
-        if theirs is not None
-        else torch.zeros_like(expected)
+        key: torch.zeros_like(expected[key])  # num_batches_tracked
+        if theirs is None
+        else to_torch(theirs, tensors[theirs]).to(expected[key].dtype)
         for key, theirs in names.items()
-        for expected in [model.state_dict()[key]]
     }
     load_weights(model, state_dict, source=str(path))
     return ConvertedWeights(state_dict=state_dict, ignored=ignored, variant=variant)
@@ -203,23 +204,19 @@ def _problems(
     return problems
 
 
-def _describe(path: str | Path, variant: str, tensors: dict, problems: list[str]) -> str:
+def _describe(path: str | Path, variant: str, model_names: set[str], problems: list[str]) -> str:
     message = (
         f"checkpoint {path} does not fit the DeepLab MobileNetV3-{variant} RF2 LR-ASPP "
         f"model: {problems[0]}"
     )
     if len(problems) > 1:
         message += f" (and {len(problems) - 1} more problem(s))"
-    fitting = [
-        other
-        for other in BLOCK_TABLES
-        if other != variant
-        and all(name in tensors for name in name_map(other).values() if name)
-        and all(
-            name in set(name_map(other).values()) or NON_MODEL & set(name.split("/"))
-            for name in tensors
-        )
-    ]
-    if fitting:
-        return message + f"; it looks like a {fitting[0]!r} checkpoint: use variant={fitting[0]!r}"
+    for other in BLOCK_TABLES:
+        if other != variant and model_names == set(name_map(other).values()) - {None}:
+            return message + f"; its variables are those of {other!r}: use variant={other!r}"
     return message + "; is it a DeepLab MobileNetV3 LR-ASPP checkpoint (*_seg, F = 128)?"
+
+
+def is_model_variable(name: str) -> bool:
+    """False for training state: ``global_step``, optimizer slots, moving averages."""
+    return not NON_MODEL & set(name.split("/"))

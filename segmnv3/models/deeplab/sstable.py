@@ -46,7 +46,7 @@ def crc32c(data: bytes) -> int:
     ``n`` chunks of ``L ~ sqrt(size)`` bytes whose raw CRCs are computed side by side by
     one numpy loop of ``L`` steps; the same loop pushes the 32 unit registers through
     ``L`` zero bytes, which gives the linear map that chains one chunk's register into
-    the next. A 1 MB tensor takes ~20 ms instead of ~1 s byte by byte in Python.
+    the next. A 1 MB tensor takes ~9 ms instead of ~80 ms byte by byte in Python.
     """
     register = 0xFFFFFFFF
     length = max(64, math.isqrt(len(data)))
