@@ -51,15 +51,19 @@ def _block(entries: list[tuple[bytes, bytes]]) -> bytes:
     return body + b"\x00" + _mask(crc32c(body + b"\x00")).to_bytes(4, "little")
 
 
-def write_bundle(prefix: Path, tensors: dict[str, np.ndarray], codes: dict | None = None) -> None:
+def write_bundle(
+    prefix: Path, tensors: dict[str, np.ndarray], codes: dict | None = None, order: str = "<"
+) -> None:
     """A minimal TensorFlow V2 bundle writer (one shard, one data block), the reader's inverse.
 
-    ``codes`` overrides the DataType enum of some tensors (to write unsupported dtypes).
+    ``codes`` overrides the DataType enum of some tensors (to write unsupported dtypes);
+    ``order`` is the byte order of the data ("<" or ">").
     """
     enum = {np.dtype(numpy_type): code for code, numpy_type in DTYPES.items()}
-    data, entries = bytearray(), [(b"", _field(1, 1) + _field(3, _field(1, 1)))]  # 1 shard
+    header = _field(1, 1) + (_field(2, 1) if order == ">" else b"")  # 1 shard, endianness
+    data, entries = bytearray(), [(b"", header + _field(3, _field(1, 1)))]  # version 1
     for name in sorted(tensors):
-        raw = np.ascontiguousarray(tensors[name]).astype(tensors[name].dtype.newbyteorder("<"))
+        raw = np.ascontiguousarray(tensors[name]).astype(tensors[name].dtype.newbyteorder(order))
         shape = b"".join(_field(2, _field(1, size)) for size in raw.shape)
         code = (codes or {}).get(name) or enum[raw.dtype.newbyteorder("=")]
         crc = b"\x35" + _mask(crc32c(raw.tobytes())).to_bytes(4, "little")  # field 6, fixed32
@@ -182,14 +186,16 @@ def test_compressed_index_blocks_are_refused_clearly(tmp_path, kind, name):
         read_tf_checkpoint(prefix)
 
 
-def test_written_bundle_round_trips_every_supported_dtype(tmp_path):
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_written_bundle_round_trips_every_supported_dtype(tmp_path, order):
     rng = np.random.default_rng(0)
     tensors = {
         f"v/{np.dtype(t).name}": (rng.standard_normal((2, 3, 5)) * 100).astype(t)
         for t in DTYPES.values()
     }
-    write_bundle(tmp_path / "model.ckpt", tensors)
+    write_bundle(tmp_path / "model.ckpt", tensors, order=order)
     read = read_tf_checkpoint(tmp_path / "model.ckpt")
+    assert all(a.dtype.isnative for a in read.values())
     assert {name: a.dtype for name, a in read.items()} == {n: a.dtype for n, a in tensors.items()}
     assert all(np.array_equal(read[name], tensors[name]) for name in tensors)
 

@@ -32,6 +32,7 @@ DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 19: np.float16
 UNSUPPORTED_DTYPES = {4: "uint8", 5: "int16", 6: "int8", 7: "string", 8: "complex64"}
 UNSUPPORTED_DTYPES |= {10: "bool", 14: "bfloat16", 17: "uint16", 18: "complex128"}
 BIG_ENDIAN = 1  # BundleHeaderProto.Endianness
+ENTRY_FIELDS = {1: "dtype", 3: "shard", 4: "offset", 5: "size", 6: "crc32c"}  # 2: shape, 7: slices
 _SUFFIX = re.compile(r"\.(index|data-\d{5}-of-\d{5})$")
 HINT = "pass the model.ckpt prefix, the folder holding it, or the model-zoo .tar.gz"
 
@@ -76,15 +77,10 @@ def read_tf_checkpoint(path: str | Path, *, verify_crc: bool = True) -> dict[str
             the file and what to do.
     """
     source = _open(Path(path))
-    entries = _read_index(source)
-    header = entries.pop("", None)
-    if header is None:
-        raise CheckpointError(f"{source.label}.index has no bundle header; not a V2 checkpoint")
-    num_shards, big_endian = _parse_header(header)
+    num_shards, big_endian, entries = _read_index(source)
     shards: dict[str, bytes] = {}
     tensors = {}
-    for name, raw in entries.items():
-        entry = parse_entry(raw)
+    for name, entry in entries.items():
         suffix = f".data-{entry.shard:05d}-of-{num_shards:05d}"
         if suffix not in shards:
             shards[suffix] = source.read(suffix)
@@ -102,8 +98,8 @@ def parse_entry(raw: bytes) -> TensorEntry:
             fields["shape"] = _parse_shape(value)
         elif number == 7:
             sliced = True
-        elif number in (1, 3, 4, 5, 6):
-            fields[("dtype", "", "shard", "offset", "size", "crc32c")[number - 1]] = value
+        elif number in ENTRY_FIELDS:
+            fields[ENTRY_FIELDS[number]] = value
     return TensorEntry(**fields, sliced=sliced)
 
 
@@ -154,10 +150,15 @@ def _tensor(
     return np.frombuffer(raw, dtype).reshape(entry.shape).astype(dtype.newbyteorder("="))
 
 
-def _read_index(source: _Source) -> dict[str, bytes]:
+def _read_index(source: _Source) -> tuple[int, bool, dict[str, TensorEntry]]:
+    """(num_shards, big_endian, {name: entry}) from the index table."""
     label = f"{source.label}.index"
     try:
-        return {key.decode("utf-8"): value for key, value in table_entries(source.index, label)}
+        table = {key.decode("utf-8"): value for key, value in table_entries(source.index, label)}
+        if "" not in table:
+            raise CheckpointError(f"{label} has no bundle header; it is not a V2 checkpoint")
+        num_shards, big_endian = _parse_header(table.pop(""))
+        return num_shards, big_endian, {name: parse_entry(raw) for name, raw in table.items()}
     except (IndexError, ValueError) as error:
         raise CheckpointError(
             f"{label} is truncated or corrupt ({error}); download the checkpoint again"
@@ -190,7 +191,8 @@ def _open_prefix(prefix: Path) -> _Source:
     def read(suffix: str) -> bytes:
         file = prefix.with_name(prefix.name + suffix)
         if not file.is_file():
-            raise CheckpointError(f"checkpoint file {file} does not exist; {HINT}")
+            what = HINT if suffix == ".index" else "keep the .index and .data-* files together"
+            raise CheckpointError(f"checkpoint file {file} does not exist; {what}")
         return file.read_bytes()
 
     return _Source(str(prefix), read(".index"), read)
