@@ -3,9 +3,9 @@
 import pytest
 
 from segmnv3 import build_model_from_config
+from segmnv3.configs import paper_configs
 from segmnv3.core.errors import ConfigError
 from segmnv3.engine.config import Config, load_config
-from segmnv3.models.zoo import paper_configs
 
 
 def test_defaults_are_paper_row_8():
