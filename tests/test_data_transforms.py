@@ -155,7 +155,7 @@ def test_seeded_pipeline_repeats_exactly():
     image, mask = _encoded_pair()
     outputs = []
     for seed in (5, 5, 6):
-        transform.augment.set_random_seed(seed)
+        transform.seed(seed)
         outputs.append(transform(image, mask))
     assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
     assert not torch.equal(outputs[0][0], outputs[2][0])
