@@ -177,8 +177,16 @@ def _check_size(size: Iterable[int]) -> tuple[int, int]:
     return size
 
 
-def write_clip(path: str | Path, *, seed: int = 0, frames: int = 48, size: tuple[int, int] = (512, 1024),
-               fps: float = 12.0, speed: float = 9.0, progress: bool = False) -> Path:  # fmt: skip
+def write_clip(
+    path: str | Path,
+    *,
+    seed: int = 0,
+    frames: int = 48,
+    size: tuple[int, int] = (512, 1024),
+    fps: float = 12.0,
+    speed: float = 9.0,
+    progress: bool = False,
+) -> Path:
     """Write an mp4 (mp4v) of the camera driving at ``speed`` m/s through one synthetic scene."""
     import cv2
     from tqdm import tqdm
