@@ -34,7 +34,7 @@ def model_images_per_second(
     config: Config, device: torch.device, *, compile_model: bool, steps: int, warmup: int
 ) -> tuple[float, float]:
     """Training images/s of one device; returns (rate, seconds spent warming up/compiling)."""
-    from segmnv3 import build_model_from_config
+    from segmnv3.models.segmenter import build_model_from_config
 
     options = config.train
     cuda = device.type == "cuda"
