@@ -21,6 +21,11 @@ def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("synthetic_cityscapes")
     return generate_synthetic(
-        root, **SYNTHETIC_COUNTS, size=SYNTHETIC_SIZE, seed=0, workers=1,
-        video_frames=8, video_size=SYNTHETIC_SIZE,
-    )  # fmt: skip
+        root,
+        **SYNTHETIC_COUNTS,
+        size=SYNTHETIC_SIZE,
+        seed=0,
+        workers=1,
+        video_frames=8,
+        video_size=SYNTHETIC_SIZE,
+    )

@@ -23,9 +23,24 @@ def test_every_official_id_maps_to_its_train_id(label):
 
 
 def test_void_ids_map_to_ignore():
-    for name in ("unlabeled", "ego vehicle", "rectification border", "out of roi", "static",
-                 "dynamic", "ground", "parking", "rail track", "guard rail", "bridge", "tunnel",
-                 "polegroup", "caravan", "trailer", "license plate"):  # fmt: skip
+    for name in (
+        "unlabeled",
+        "ego vehicle",
+        "rectification border",
+        "out of roi",
+        "static",
+        "dynamic",
+        "ground",
+        "parking",
+        "rail track",
+        "guard rail",
+        "bridge",
+        "tunnel",
+        "polegroup",
+        "caravan",
+        "trailer",
+        "license plate",
+    ):
         label_id = official.name2label[name].id
         assert ours.label_ids_to_train_ids(np.array([label_id]))[0] == ours.IGNORE_INDEX, name
 

@@ -99,8 +99,13 @@ def test_scale_range_sets_the_content_scale():
 
 def test_photometric_jitter_changes_the_image_not_the_mask():
     plain = DataConfig(crop_size=(96, 144), scale_range=(1.0, 1.0), hflip=False)
-    jitter = DataConfig(crop_size=(96, 144), scale_range=(1.0, 1.0), hflip=False, photometric=True,
-                        color_jitter=(0.5, 0.5, 0.5, 0.1))  # fmt: skip
+    jitter = DataConfig(
+        crop_size=(96, 144),
+        scale_range=(1.0, 1.0),
+        hflip=False,
+        photometric=True,
+        color_jitter=(0.5, 0.5, 0.5, 0.1),
+    )
     image, mask = _encoded_pair()
     base_image, base_mask = build_train_transform(plain)(image, mask)
     transform = build_train_transform(jitter)
@@ -155,7 +160,7 @@ def test_seeded_pipeline_repeats_exactly():
     image, mask = _encoded_pair()
     outputs = []
     for seed in (5, 5, 6):
-        transform.augment.set_random_seed(seed)
+        transform.seed(seed)
         outputs.append(transform(image, mask))
     assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
     assert not torch.equal(outputs[0][0], outputs[2][0])

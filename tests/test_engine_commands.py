@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 import pytest
 
@@ -18,10 +19,10 @@ def _train_args(*argv: str) -> argparse.Namespace:
 
 def test_shorthand_flags_map_onto_config_keys_and_set_wins():
     args = _train_args(
-        "--head", "raspp", "--backbone", "mobilenet_v2", "--data-root", "data/cs",
-        "--out-dir", "runs/x", "--iterations", "7", "--batch-size", "3", "--device", "cpu",
-        "--set", "train.iterations=9", "--set", "model.head_channels=64",
-    )  # fmt: skip
+        *shlex.split("--head raspp --backbone mobilenet_v2 --data-root data/cs --out-dir runs/x"),
+        *shlex.split("--iterations 7 --batch-size 3 --device cpu"),
+        *shlex.split("--set train.iterations=9 --set model.head_channels=64"),
+    )
     config = resolve_config(args)
     assert (config.model.head, config.model.backbone, config.model.head_channels) == (
         "raspp",

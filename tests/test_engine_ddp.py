@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +23,15 @@ def test_torchrun_two_cpu_processes(synthetic_root, tmp_path):
     """4 steps on 2 ranks: identical parameters on both, changed from init, rank 0 files only."""
     out_dir, cwd = tmp_path / "run", tmp_path / "cwd"
     cwd.mkdir()
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(REPO / "tools" / "train.py"),
-        "--dataset", "synthetic", "--data-root", str(synthetic_root),
-        "--backbone", "mobilenet_v3_small", "--iterations", "4", "--batch-size", "2",
-        "--device", "cpu", "--out-dir", str(out_dir), "--no-progress",
-        "--set", "data.crop_size=[64,128]", "--set", "data.num_workers=0",
-        "--set", "eval.scales=[0.5]", "--set", "train.val_interval=0",
-        "--set", "train.cpu_threads=1", "--set", "train.log_interval=1",
-    ]  # fmt: skip
+    launcher = shlex.split("-m torch.distributed.run --standalone --nproc_per_node 2")
+    flags = shlex.split(
+        "--dataset synthetic --backbone mobilenet_v3_small --iterations 4 --batch-size 2"
+        " --device cpu --no-progress --set data.crop_size=[64,128] --set data.num_workers=0"
+        " --set eval.scales=[0.5] --set train.val_interval=0 --set train.cpu_threads=1"
+        " --set train.log_interval=1"
+    )
+    paths = ["--data-root", str(synthetic_root), "--out-dir", str(out_dir)]
+    command = [sys.executable, *launcher, str(REPO / "tools" / "train.py"), *paths, *flags]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -55,3 +55,63 @@ def test_evaluate_counts_a_perfect_model_as_miou_one():
     loader = [(images[:2], masks[:2]), (images[2:], masks[2:])]
     scores = evaluate(Oracle(), loader, num_classes=3, device=torch.device("cpu"), progress=False)
     assert scores.miou == pytest.approx(1.0) and scores.valid_pixels == 4 * 14 * 16
+
+
+def _tiny_checkpoint(tmp_path, root, *overrides: str):
+    from segmnv3.core.checkpoint import save_checkpoint
+    from segmnv3.engine.config import load_config
+
+    settings = ["model.backbone=mobilenet_v3_small", f"data.root={root}", "data.num_workers=0"]
+    config = load_config(None, [*settings, *overrides])
+    torch.manual_seed(0)
+    from segmnv3 import build_model_from_config
+
+    model = build_model_from_config(config.model)
+    state = {"model": model.state_dict(), "config": config.to_dict()}
+    return save_checkpoint(state, tmp_path / "tiny.pt")
+
+
+@pytest.mark.parametrize("resize_mask", [False, True])
+def test_eval_size_scores_at_the_mask_resolution(synthetic_root, tmp_path, resize_mask):
+    """data.eval_size shrinks the input; logits are resized to the mask, whatever its size.
+
+    Before the fix, eval_resize_mask=False crashed: "target (1,128,256) != prediction
+    (1,64,128)" (logits were resized to the image, not to the full-resolution mask).
+    """
+    from segmnv3.engine.eval_report import EvalRequest, evaluate_checkpoint
+
+    overrides = ["data.eval_size=[64,128]", f"data.eval_resize_mask={str(resize_mask).lower()}"]
+    path = _tiny_checkpoint(tmp_path, synthetic_root, *overrides)
+    request = EvalRequest(str(path), max_images=2, progress=False, save_predictions=None)
+    scores, report = evaluate_checkpoint(request)
+    pixels_per_image = 64 * 128 if resize_mask else 128 * 256  # the fixture is 128x256
+    assert 0 < scores.valid_pixels <= 2 * pixels_per_image
+    assert scores.valid_pixels > 2 * pixels_per_image // 2  # most synthetic pixels are valid
+    assert report["images"] == 2
+
+
+def test_evaluate_resizes_logits_to_a_larger_mask():
+    model = nn.Conv2d(3, 3, 1).eval()
+    images, masks = torch.rand(1, 3, 32, 48), torch.randint(0, 3, (1, 64, 96))
+    seen = []
+    scores = evaluate(
+        model,
+        [(images, masks)],
+        num_classes=3,
+        device=torch.device("cpu"),
+        progress=False,
+        on_batch=lambda index, predictions: seen.append(predictions.shape),
+    )
+    assert seen == [(1, 64, 96)] and scores.valid_pixels == 64 * 96
+    # Same image and mask sizes: the predictions are the plain argmax (no resize).
+    expected = model(images).argmax(1)
+    same = []
+    evaluate(
+        model,
+        [(images, expected)],
+        num_classes=3,
+        device=torch.device("cpu"),
+        progress=False,
+        on_batch=lambda index, predictions: same.append(predictions),
+    )
+    assert torch.equal(same[0], expected)

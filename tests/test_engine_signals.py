@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,15 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_ctrl_c_to_the_process_group_saves_a_checkpoint(synthetic_root, tmp_path):
     out_dir = tmp_path / "run"
-    command = [
-        sys.executable, str(REPO / "tools" / "train.py"),
-        "--dataset", "synthetic", "--data-root", str(synthetic_root),
-        "--backbone", "mobilenet_v3_small", "--iterations", "10000", "--batch-size", "2",
-        "--device", "cpu", "--out-dir", str(out_dir), "--no-progress",
-        "--set", "data.crop_size=[64,128]", "--set", "data.num_workers=1",
-        "--set", "train.log_interval=1", "--set", "train.tensorboard=false",
-        "--set", "train.cpu_threads=1",
-    ]  # fmt: skip
+    flags = shlex.split(
+        "--dataset synthetic --backbone mobilenet_v3_small --iterations 10000 --batch-size 2"
+        " --device cpu --no-progress --set data.crop_size=[64,128] --set data.num_workers=1"
+        " --set train.log_interval=1 --set train.tensorboard=false --set train.cpu_threads=1"
+    )
+    paths = ["--data-root", str(synthetic_root), "--out-dir", str(out_dir)]
+    command = [sys.executable, str(REPO / "tools" / "train.py"), *paths, *flags]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

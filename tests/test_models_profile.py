@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from segmnv3 import profile
+from segmnv3.commands.zoo import paper_configs, profile_config
 from segmnv3.core.paper import PAPER_ROWS
-from segmnv3.models.zoo import paper_configs, profile_config
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from segmnv3.commands.zoo import format_table, paper_configs, profile_config
     from segmnv3.engine.config import load_config
-    from segmnv3.models.zoo import format_table, paper_configs, profile_config
 
     paths = [Path(p) for p in args.config] if args.config else paper_configs()
     configs = [load_config(p) for p in paths]  # all errors before any work

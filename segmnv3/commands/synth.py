@@ -28,8 +28,10 @@ def size_arg(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected HEIGHTxWIDTH, e.g. 512x1024"
         ) from None
-    if min(height, width) < 32:
-        raise argparse.ArgumentTypeError(f"{text!r}: both sides must be >= 32 pixels")
+    from segmnv3.core.contract import MIN_INPUT_SIZE
+
+    if min(height, width) < MIN_INPUT_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r}: both sides must be >= {MIN_INPUT_SIZE} pixels")
     return height, width
 
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from segmnv3.core.files import atomic_path
 from segmnv3.data.cityscapes import find_pairs, read_image, read_mask
 from segmnv3.data.config import DataConfig
 from segmnv3.data.transforms import build_reference_train_transform, build_train_transform
@@ -92,14 +93,16 @@ def format_table(times: StageTimes, crop: tuple[int, int]) -> str:
 
 
 def plot(times: StageTimes, path: str | Path) -> Path:
-    """Stacked bars (ms per sample, by stage) for our pipeline and the baseline, as a PNG."""
+    """Stacked bars (ms per sample, by stage) for our pipeline and the baseline, as a PNG.
+
+    Needs matplotlib (``segmnv3[plots]``); ``segmnv3 bench-data`` checks before calling.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 3.0))
     names = ["one warp (ours)", "albumentations chain"]
     decode = [times.decode_image + times.decode_label] * 2
@@ -112,6 +115,7 @@ def plot(times: StageTimes, path: str | Path) -> Path:
     ax.set_xlim(0, max(d + a for d, a in zip(decode, augment, strict=True)) * 1.35)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120)
     plt.close(fig)
     return path

@@ -1,9 +1,15 @@
-"""Data section of the config (owned by the data pipeline; see segmnv3/data/)."""
+"""Data section of the config (owned by the data pipeline; see segmnv3/data/), validated once."""
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from segmnv3.core.contract import IMAGENET_MEAN, IMAGENET_STD, MIN_INPUT_SIZE
+from segmnv3.core.errors import ConfigError
+
+Dataset = Literal["cityscapes", "synthetic"]
 
 
 @dataclass
@@ -27,11 +33,15 @@ class DataConfig:
         eval_resize_mask: also resize the evaluation mask (NEAREST) to ``eval_size``. Off by
             default: the mask keeps full resolution and the evaluator upsamples the logits,
             so the score is comparable with full-resolution results.
-        mean / std: ImageNet normalisation.
+        mean / std: per-channel normalisation of [0, 1] RGB (default: the contract's ImageNet
+            values); stored in every checkpoint, so inference normalises the same way.
         num_workers: DataLoader worker processes.
+
+    Raises:
+        ConfigError: on construction, naming the key and what is allowed.
     """
 
-    dataset: Literal["cityscapes", "synthetic"] = "cityscapes"
+    dataset: Dataset = "cityscapes"
     root: str = "datasets/cityscapes"
     train_split: str = "train"
     val_split: str = "val"
@@ -43,6 +53,54 @@ class DataConfig:
     color_jitter: tuple[float, float, float, float] = (0.3, 0.3, 0.3, 0.05)
     eval_size: tuple[int, int] | None = None
     eval_resize_mask: bool = False
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
     num_workers: int = 4
+
+    def __post_init__(self) -> None:
+        if self.dataset not in typing.get_args(Dataset):
+            allowed = list(typing.get_args(Dataset))
+            raise ConfigError(f"data.dataset={self.dataset!r} is not one of {allowed}")
+        _check_size("crop_size", self.crop_size)
+        if self.eval_size is not None:
+            _check_size("eval_size", self.eval_size)
+        low, high = _numbers("scale_range", self.scale_range, 2)
+        if not 0 < low <= high:
+            raise ConfigError(
+                f"data.scale_range must satisfy 0 < low <= high, got {self.scale_range!r}"
+            )
+        jitter = _numbers("color_jitter", self.color_jitter, 4)
+        if min(jitter) < 0 or jitter[3] > 0.5:
+            raise ConfigError(
+                "data.color_jitter must be (brightness, contrast, saturation, hue) >= 0 with "
+                f"hue <= 0.5, got {self.color_jitter!r}"
+            )
+        _numbers("mean", self.mean, 3)
+        if min(_numbers("std", self.std, 3)) <= 0:
+            raise ConfigError(f"data.std must be 3 positive numbers, got {self.std!r}")
+        if isinstance(self.num_workers, bool) or self.num_workers < 0:
+            raise ConfigError(f"data.num_workers must be an integer >= 0, got {self.num_workers!r}")
+
+
+def _check_size(name: str, value: Any) -> tuple[int, int]:
+    """(H, W) with both sides >= MIN_INPUT_SIZE, or ConfigError naming ``data.<name>``."""
+    try:
+        height, width = (int(v) for v in value)
+    except (TypeError, ValueError):
+        height = width = None
+    if height is None or min(height, width) < MIN_INPUT_SIZE:
+        raise ConfigError(
+            f"data.{name} must be [H, W] with both >= {MIN_INPUT_SIZE} (the network's total "
+            f"stride), got {value!r}"
+        )
+    return height, width
+
+
+def _numbers(name: str, value: Any, count: int) -> tuple[float, ...]:
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        numbers = ()
+    if len(numbers) != count:
+        raise ConfigError(f"data.{name} must be {count} numbers, got {value!r}")
+    return numbers

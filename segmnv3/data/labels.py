@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-IGNORE_INDEX = 255
-NUM_CLASSES = 19
+from segmnv3.core.contract import IGNORE_INDEX, NUM_CLASSES
+
+# IGNORE_INDEX / NUM_CLASSES are the contract's (segmnv3.core.contract); importable from here too.
 
 
 class Label(NamedTuple):

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.core.errors import UserError
-
-IGNORE_INDEX = 255
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,13 @@ def _convert(path: Path) -> None:
         raise DatasetError(f"could not write {target}; check that the folder is writable")
 
 
-def write_train_ids(root: str | Path, splits: Sequence[str] = ("train", "val"), *, workers: int | None = None,
-                    progress: bool = True) -> int:  # fmt: skip
+def write_train_ids(
+    root: str | Path,
+    splits: Sequence[str] = ("train", "val"),
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+) -> int:
     """Write ``*_gtFine_labelTrainIds.png`` for every labelIds PNG of ``splits``; returns the count."""
     paths = sorted(
         p for split in splits for p in (Path(root) / "gtFine" / split).glob(f"*/*{LABEL_SUFFIX}")

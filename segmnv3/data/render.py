@@ -25,9 +25,16 @@ _INSTANCE_IDS = {label.id for label in NAME_TO_LABEL.values() if 24 <= label.id 
 _GRAIN = np.full(256, 4.0, dtype=np.float32)
 _BLOTCH = np.full(256, 4.0, dtype=np.float32)
 for _name, (_fine, _coarse) in {
-    "road": (7, 10), "sidewalk": (6, 8), "building": (5, 10), "wall": (8, 12), "fence": (10, 6),
-    "vegetation": (22, 25), "terrain": (14, 20), "sky": (1.5, 0), "parking": (6, 6),
-}.items():  # fmt: skip
+    "road": (7, 10),
+    "sidewalk": (6, 8),
+    "building": (5, 10),
+    "wall": (8, 12),
+    "fence": (10, 6),
+    "vegetation": (22, 25),
+    "terrain": (14, 20),
+    "sky": (1.5, 0),
+    "parking": (6, 6),
+}.items():
     _GRAIN[ID[_name]], _BLOTCH[ID[_name]] = _fine, _coarse
 
 

@@ -144,8 +144,11 @@ def _barriers(rng, scene: Scene, side: int, edge: float, z_end: float, park: boo
         )
         if kind != "none":
             height = rng.uniform(0.8, 2.2)
-            color = {"wall": _gray(rng, 100, 200, 15), "fence": (rng.uniform(60, 140), rng.uniform(80, 150), rng.uniform(100, 170)),
-                     "vegetation": (rng.uniform(20, 60), rng.uniform(80, 140), rng.uniform(30, 80))}[kind]  # fmt: skip
+            color = {
+                "wall": _gray(rng, 100, 200, 15),
+                "fence": (rng.uniform(60, 140), rng.uniform(80, 150), rng.uniform(100, 170)),
+                "vegetation": (rng.uniform(20, 60), rng.uniform(80, 140), rng.uniform(30, 80)),
+            }[kind]
             scene.panels.append(Panel(side * (edge + 0.2), z, z + length, height, ID[kind], color))
         z += length + rng.uniform(0, 15)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segmnv3.core.contract import MIN_INPUT_SIZE
 from segmnv3.core.errors import DatasetError
 from segmnv3.data.labels import ID_TO_COLOR, NAME_TO_LABEL
 from segmnv3.data.parallel import parallel_map
@@ -29,10 +30,26 @@ _SPLIT_CODE = {"train": 0, "val": 1, "test": 2, "clip": 3}
 
 # The classes the generator draws (names as in labels.LABELS); tests check every one appears.
 TRAIN_CLASSES = (
-    "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
-    "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
-    "motorcycle", "bicycle",
-)  # fmt: skip
+    "road",
+    "sidewalk",
+    "building",
+    "wall",
+    "fence",
+    "pole",
+    "traffic light",
+    "traffic sign",
+    "vegetation",
+    "terrain",
+    "sky",
+    "person",
+    "rider",
+    "car",
+    "truck",
+    "bus",
+    "train",
+    "motorcycle",
+    "bicycle",
+)
 VOID_CLASSES = ("ego vehicle", "parking", "rail track")  # plates: drawn, labelled as their car
 
 
@@ -155,13 +172,21 @@ def generate_synthetic(
 
 def _check_size(size: Iterable[int]) -> tuple[int, int]:
     size = tuple(int(s) for s in size)
-    if len(size) != 2 or min(size) < 32:
-        raise DatasetError(f"size must be (H, W) with both >= 32, got {size}")
+    if len(size) != 2 or min(size) < MIN_INPUT_SIZE:
+        raise DatasetError(f"size must be (H, W) with both >= {MIN_INPUT_SIZE}, got {size}")
     return size
 
 
-def write_clip(path: str | Path, *, seed: int = 0, frames: int = 48, size: tuple[int, int] = (512, 1024),
-               fps: float = 12.0, speed: float = 9.0, progress: bool = False) -> Path:  # fmt: skip
+def write_clip(
+    path: str | Path,
+    *,
+    seed: int = 0,
+    frames: int = 48,
+    size: tuple[int, int] = (512, 1024),
+    fps: float = 12.0,
+    speed: float = 9.0,
+    progress: bool = False,
+) -> Path:
     """Write an mp4 (mp4v) of the camera driving at ``speed`` m/s through one synthetic scene."""
     import cv2
     from tqdm import tqdm

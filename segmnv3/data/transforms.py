@@ -9,25 +9,46 @@ interpolated values.
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import albumentations as A
 import cv2
 import numpy as np
 import torch
 
-from segmnv3.core.errors import ConfigError
+from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.data.config import DataConfig
-from segmnv3.data.labels import IGNORE_INDEX
+
+
+@runtime_checkable
+class Seedable(Protocol):
+    """A transform whose randomness a caller can seed per sample (``SeededDataset``).
+
+    Albumentations draws from its own generators, not Python's or NumPy's global ones, so
+    seeding those is not enough for reproducible crops; a transform that augments says
+    how it is seeded by implementing ``seed``.
+    """
+
+    def seed(self, seed: int) -> None:
+        """Make the next call's random choices a function of ``seed`` alone."""
 
 
 class PairTransform:
     """Callable ``(image RGB uint8 (H, W, 3), mask uint8 (H, W)) -> (image, mask)`` tensors.
 
     Returns ``image`` as float32 (3, H', W') normalised and ``mask`` as int64 (H', W').
+    Implements :class:`Seedable`: ``seed(n)`` seeds both albumentations pipelines.
     """
 
     def __init__(self, augment: A.Compose, image_only: A.Compose | None = None) -> None:
         self.augment = augment
         self.image_only = image_only  # applied to the image alone (eval resize without mask)
+
+    def seed(self, seed: int) -> None:
+        """Seed the albumentations pipelines (their generators ignore the global ones)."""
+        self.augment.set_random_seed(seed)
+        if self.image_only is not None:
+            self.image_only.set_random_seed(seed)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.augment(image=image, mask=mask)
@@ -40,16 +61,6 @@ class PairTransform:
 
     def __repr__(self) -> str:
         return f"PairTransform({self.augment!r}, image_only={self.image_only!r})"
-
-
-def _size(value, name: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be [H, W], got {value!r}") from None
-    if height < 1 or width < 1:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
-    return height, width
 
 
 def _normalize(cfg: DataConfig) -> A.Normalize:
@@ -116,14 +127,6 @@ class RandomScaleCrop(A.DualTransform):
         return ("height", "width", "scale_range", "fill_mask")
 
 
-def _crop_and_scale(cfg: DataConfig) -> tuple[int, int, float, float]:
-    crop_h, crop_w = _size(cfg.crop_size, "data.crop_size")
-    low, high = (float(s) for s in cfg.scale_range)
-    if not 0 < low <= high:
-        raise ConfigError(f"data.scale_range must satisfy 0 < low <= high, got {cfg.scale_range!r}")
-    return crop_h, crop_w, low, high
-
-
 def _flip_jitter_normalize(cfg: DataConfig) -> list[A.BasicTransform]:
     steps: list[A.BasicTransform] = [A.HorizontalFlip(p=0.5)] if cfg.hflip else []
     if cfg.photometric:
@@ -134,21 +137,30 @@ def _flip_jitter_normalize(cfg: DataConfig) -> list[A.BasicTransform]:
 
 def build_train_transform(cfg: DataConfig) -> PairTransform:
     """Random scale + pad + crop (one warp) -> flip -> (jitter) -> normalise, from ``cfg``."""
-    crop_h, crop_w, low, high = _crop_and_scale(cfg)
-    scale_crop = RandomScaleCrop(crop_h, crop_w, scale_range=(low, high))
+    crop_h, crop_w = cfg.crop_size  # DataConfig validated the sizes and the scale range
+    scale_crop = RandomScaleCrop(crop_h, crop_w, scale_range=cfg.scale_range)
     return PairTransform(A.Compose([scale_crop, *_flip_jitter_normalize(cfg)]))
 
 
 def build_reference_train_transform(cfg: DataConfig) -> PairTransform:
     """The same augmentation as albumentations' textbook chain (resize the whole frame, pad,
     crop): the baseline of ``segmnv3 bench-data`` and a cross-check in the tests."""
-    crop_h, crop_w, low, high = _crop_and_scale(cfg)
-    steps: list[A.BasicTransform] = [
-        # scale_limit is relative to 1 in albumentations: (0.5, 2.0) -> (-0.5, 1.0).
-        A.RandomScale(scale_limit=(low - 1, high - 1), interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST, p=1.0),
-        A.PadIfNeeded(crop_h, crop_w, position="top_left", border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=IGNORE_INDEX),
-        A.RandomCrop(height=crop_h, width=crop_w),
-    ]  # fmt: skip
+    (crop_h, crop_w), (low, high) = cfg.crop_size, cfg.scale_range
+    scale = A.RandomScale(
+        scale_limit=(low - 1, high - 1),  # relative to 1: (0.5, 2.0) -> (-0.5, 1.0)
+        interpolation=cv2.INTER_LINEAR,
+        mask_interpolation=cv2.INTER_NEAREST,
+        p=1.0,
+    )
+    pad = A.PadIfNeeded(
+        crop_h,
+        crop_w,
+        position="top_left",
+        border_mode=cv2.BORDER_CONSTANT,
+        fill=0,
+        fill_mask=IGNORE_INDEX,
+    )
+    steps = [scale, pad, A.RandomCrop(height=crop_h, width=crop_w)]
     return PairTransform(A.Compose([*steps, *_flip_jitter_normalize(cfg)]))
 
 
@@ -160,7 +172,7 @@ def build_eval_transform(cfg: DataConfig) -> PairTransform:
     """
     if cfg.eval_size is None:
         return PairTransform(A.Compose([_normalize(cfg)]))
-    height, width = _size(cfg.eval_size, "data.eval_size")
+    height, width = cfg.eval_size
     resize = A.Resize(
         height, width, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST
     )

@@ -104,23 +104,35 @@ class TrainConfig:
     def __post_init__(self) -> None:
         positive = ("iterations", "batch_size", "accumulate", "base_batch", "log_interval")
         for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+            _check_range(name, getattr(self, name), ">= 1", getattr(self, name) >= 1)
         for name in ("warmup_iters", "val_interval", "ckpt_interval", "ohem_min_kept"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
-        if self.base_lr <= 0:
-            raise ValueError(f"train.base_lr must be > 0, got {self.base_lr}")
-        if not 0 < self.ohem_threshold <= 1:
-            raise ValueError(f"train.ohem_threshold must be in (0, 1], got {self.ohem_threshold}")
-        if self.bn_momentum is not None and not 0 < self.bn_momentum <= 1:
-            raise ValueError(f"train.bn_momentum must be in (0, 1], got {self.bn_momentum}")
-        if self.cpu_threads is not None and self.cpu_threads < 1:
-            raise ValueError(f"train.cpu_threads must be >= 1, got {self.cpu_threads}")
-        if self.lovasz_weight < 0:
-            raise ValueError(f"train.lovasz_weight must be >= 0, got {self.lovasz_weight}")
+            _check_range(name, getattr(self, name), ">= 0", getattr(self, name) >= 0)
+        for name in ("weight_decay", "poly_power", "lovasz_weight"):
+            _check_range(name, getattr(self, name), ">= 0", getattr(self, name) >= 0)
+        _check_range("base_lr", self.base_lr, "> 0", self.base_lr > 0)
+        _check_range("momentum", self.momentum, "in [0, 1)", 0 <= self.momentum < 1)
+        _check_range("warmup_factor", self.warmup_factor, "in (0, 1]", 0 < self.warmup_factor <= 1)
+        _check_range(
+            "ohem_threshold", self.ohem_threshold, "in (0, 1]", 0 < self.ohem_threshold <= 1
+        )
+        for name, rule, ok in (
+            ("bn_momentum", "in (0, 1]", lambda v: 0 < v <= 1),
+            ("cpu_threads", ">= 1", lambda v: v >= 1),
+            ("val_max_images", ">= 1", lambda v: v >= 1),
+        ):
+            value = getattr(self, name)
+            _check_range(name, value, f"None or {rule}", value is None or ok(value))
+        if self.class_weights is not None and min(self.class_weights, default=0) < 0:
+            raise ConfigError(f"train.class_weights must be >= 0, got {self.class_weights}")
+        for name, allowed in (("loss", ("ce", "ohem")), ("amp", ("bf16", "fp16", "none"))):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"train.{name}={getattr(self, name)!r} is not one of {list(allowed)}"
+                )
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+            raise ConfigError(
+                f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}"
+            )
 
 
 @dataclass
@@ -139,9 +151,15 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if not self.scales or any(s <= 0 for s in self.scales):
-            raise ValueError(f"eval.scales must be positive numbers, got {self.scales}")
+            raise ConfigError(f"eval.scales must be one or more numbers > 0, got {self.scales}")
         if self.batch_size < 1:
-            raise ValueError(f"eval.batch_size must be >= 1, got {self.batch_size}")
+            raise ConfigError(f"eval.batch_size must be >= 1, got {self.batch_size}")
+
+
+def _check_range(name: str, value: Any, rule: str, ok: bool) -> None:
+    """ConfigError naming ``train.<name>`` and its allowed range unless ``ok``."""
+    if not ok:
+        raise ConfigError(f"train.{name} must be {rule}, got {value!r}")
 
 
 @dataclass

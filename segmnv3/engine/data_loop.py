@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from segmnv3.core.errors import DatasetError
 from segmnv3.data.config import DataConfig
+from segmnv3.data.transforms import Seedable
 from segmnv3.engine.distributed import DistributedContext
 from segmnv3.engine.signals import ignore_sigint_in_worker
 
@@ -61,8 +62,8 @@ class SeededDataset(Dataset):
     """Runs the wrapped dataset's ``__getitem__`` under a per-sample seed.
 
     Seeds Python's ``random``, NumPy's global generator, torch's CPU generator (all three
-    restored afterwards) and, when the transform exposes it, albumentations'
-    ``set_random_seed``.
+    restored afterwards) and the dataset's ``transform`` when it is
+    :class:`~segmnv3.data.transforms.Seedable` (it owns how it is seeded).
     """
 
     def __init__(self, dataset: Dataset) -> None:
@@ -79,24 +80,13 @@ class SeededDataset(Dataset):
                 random.seed(seed)
                 np.random.seed(seed)
                 torch.manual_seed(seed)
-                _seed_transform(getattr(self.dataset, "transform", None), seed)
+                transform = getattr(self.dataset, "transform", None)
+                if isinstance(transform, Seedable):
+                    transform.seed(seed)
                 return self.dataset[index]
         finally:
             random.setstate(python_state)
             np.random.set_state(numpy_state)
-
-
-def _seed_transform(transform, seed: int) -> None:
-    """Seed albumentations pipelines (their generators ignore the global ones).
-
-    Looks at the transform itself and at its attributes (``PairTransform.augment``).
-    """
-    if transform is None:
-        return
-    candidates = [transform, *getattr(transform, "__dict__", {}).values()]
-    for candidate in candidates:
-        if hasattr(candidate, "set_random_seed"):
-            candidate.set_random_seed(seed)
 
 
 class BatchStream:

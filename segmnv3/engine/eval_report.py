@@ -9,12 +9,14 @@ from pathlib import Path
 
 import torch
 
+from segmnv3.core.files import atomic_path, write_text_atomic
 from segmnv3.data.labels import CLASS_NAMES
 from segmnv3.data.metrics import SegmentationScores
 from segmnv3.engine.checkpoint import load_model
 from segmnv3.engine.data_loop import build_eval_loader
 from segmnv3.engine.distributed import DistributedContext, resolve_device
 from segmnv3.engine.evaluator import evaluate
+from segmnv3.engine.optional import pyplot
 from segmnv3.engine.predictions import PredictionWriter
 
 
@@ -87,8 +89,7 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
         **scores.to_dict(class_names(config.model.num_classes)),
     }
     json_path = Path(request.json_path or default_json_path(request))
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     plot_class_iou(scores, class_names(config.model.num_classes), json_path.with_suffix(".png"))
     report["json"] = str(json_path)
     return scores, report
@@ -109,13 +110,14 @@ def default_json_path(request: EvalRequest) -> Path:
     return checkpoint.with_name(f"{checkpoint.stem}_eval_{request.split}.json")
 
 
-def plot_class_iou(scores: SegmentationScores, names: list[str], path: Path) -> Path:
-    """Horizontal bar chart of the per-class IoU with the mIoU as a line."""
-    import matplotlib
+def plot_class_iou(scores: SegmentationScores, names: list[str], path: Path) -> Path | None:
+    """Horizontal bar chart of the per-class IoU with the mIoU as a line.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    Returns None (with a warning saying how to install it) without matplotlib.
+    """
+    plt = pyplot()
+    if plt is None:
+        return None
     values = [0.0 if math.isnan(v) else 100 * v for v in scores.iou]
     figure, axis = plt.subplots(figsize=(7, 0.3 * len(names) + 1.2))
     axis.barh(range(len(names)), values, color="tab:blue")
@@ -126,6 +128,7 @@ def plot_class_iou(scores: SegmentationScores, names: list[str], path: Path) -> 
         axis.legend(loc="lower right")
     axis.set(xlabel="IoU (%)", xlim=(0, 100), title="per-class IoU")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100)
     plt.close(figure)
     return path

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from segmnv3.core.contract import MIN_INPUT_SIZE
 from segmnv3.data.metrics import ConfusionMatrix, SegmentationScores
+from segmnv3.models.layers import resize
 
 
 def autocast_context(device: torch.device, amp: str):
@@ -28,8 +29,9 @@ def predict_probabilities(
     *,
     scales: Sequence[float] = (1.0,),
     flip: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> torch.Tensor:
-    """Class probabilities at the input's resolution, averaged over scales and flips.
+    """Class probabilities at ``size`` (default: the input's), averaged over scales and flips.
 
     Args:
         model: maps (B, 3, h, w) to logits (B, C, h, w).
@@ -37,31 +39,30 @@ def predict_probabilities(
         scales: the input is resized by each factor (0.5 = half-resolution input); the
             logits are upsampled back to (H, W) before the softmax.
         flip: also run the horizontally mirrored input and un-mirror its output.
+        size: (H_out, W_out) of the result, e.g. the mask's when ``data.eval_size`` shrank
+            the image but not the mask; the logits are resized there before the softmax.
 
     Returns:
-        (B, C, H, W) float32 probabilities.
+        (B, C, H_out, W_out) float32 probabilities.
     """
     height, width = images.shape[-2:]
+    out_size = (height, width) if size is None else tuple(size)
     total = None
     for scale in scales:
-        size = (round(height * scale), round(width * scale))
-        if size != (height, width):  # the models need at least 32x32 inputs
-            size = (max(32, size[0]), max(32, size[1]))
-        scaled = images if size == (height, width) else _resize(images, size)
+        scaled_size = (round(height * scale), round(width * scale))
+        if scaled_size != (height, width):  # the models need inputs of MIN_INPUT_SIZE
+            scaled_size = tuple(max(MIN_INPUT_SIZE, side) for side in scaled_size)
+        scaled = images if scaled_size == (height, width) else resize(images, scaled_size)
         views = [scaled, scaled.flip(-1)] if flip else [scaled]
         for index, view in enumerate(views):
             logits = model(view).float()  # (B, C, h, w)
             if index == 1:
                 logits = logits.flip(-1)
-            if logits.shape[-2:] != (height, width):
-                logits = _resize(logits, (height, width))
-            probabilities = logits.softmax(dim=1)  # (B, C, H, W)
+            if logits.shape[-2:] != out_size:
+                logits = resize(logits, out_size)
+            probabilities = logits.softmax(dim=1)  # (B, C, H_out, W_out)
             total = probabilities if total is None else total + probabilities
     return total / (len(scales) * (2 if flip else 1))
-
-
-def _resize(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
 
 
 @torch.no_grad()
@@ -83,7 +84,9 @@ def evaluate(
     Args:
         model: segmentation model; put in eval mode here (train mode is restored by
             the caller if needed).
-        loader: yields (images (B, 3, H, W), masks (B, H, W) train ids / 255).
+        loader: yields (images (B, 3, h, w), masks (B, H, W) train ids / 255); the mask may
+            be larger than the image (``data.eval_size`` without ``eval_resize_mask``):
+            predictions are made at the mask's size.
         num_classes: number of train ids.
         device: where inference and the confusion matrix live.
         scales / flip: test-time augmentation, see :func:`predict_probabilities`.
@@ -103,7 +106,9 @@ def evaluate(
         images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
         masks = masks.to(device, non_blocking=True)  # (B, H, W)
         with autocast_context(device, amp):
-            probabilities = predict_probabilities(model, images, scales=scales, flip=flip)
+            probabilities = predict_probabilities(
+                model, images, scales=scales, flip=flip, size=tuple(masks.shape[-2:])
+            )
         predictions = probabilities.argmax(dim=1)  # (B, H, W)
         matrix.update(masks, predictions)
         if on_batch is not None:

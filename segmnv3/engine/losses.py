@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.core.errors import ConfigError
 from segmnv3.engine.config import TrainConfig
-
-IGNORE_INDEX = 255
+from segmnv3.engine.optional import require
 
 
 class OhemCrossEntropy(nn.Module):
@@ -99,7 +99,10 @@ def build_loss(config: TrainConfig, num_classes: int) -> SegmentationLoss:
         main = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE_INDEX)
     lovasz = None
     if config.lovasz_weight > 0:
-        from segmentation_models_pytorch.losses import LovaszLoss
-
-        lovasz = LovaszLoss(mode="multiclass", ignore_index=IGNORE_INDEX)
+        losses = require(
+            "segmentation_models_pytorch.losses",
+            package="segmentation-models-pytorch",
+            feature="the Lovasz loss term (train.lovasz_weight > 0; set it to 0 to train without)",
+        )
+        lovasz = losses.LovaszLoss(mode="multiclass", ignore_index=IGNORE_INDEX)
     return SegmentationLoss(main, lovasz, config.lovasz_weight)

@@ -13,7 +13,7 @@ def build_training_model(
     config: Config, context: DistributedContext, memory_format: torch.memory_format
 ) -> nn.Module:
     """``build_model_from_config`` + ``train.bn_momentum`` + SyncBatchNorm (CUDA, several ranks)."""
-    from segmnv3 import build_model_from_config
+    from segmnv3.models.segmenter import build_model_from_config
 
     model = build_model_from_config(config.model)
     if config.train.bn_momentum is not None:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.files import atomic_path
 from segmnv3.data.labels import colorize, overlay, train_ids_to_label_ids
 
 LABEL_IDS_DIR = "labelIds"
@@ -78,6 +79,12 @@ class PredictionWriter:
 
 
 def _write(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(array)):
-        raise UserError(f"cannot write {path}; check the folder is writable and has space")
+    """Encode ``array`` as a PNG at ``path`` atomically (a crash never leaves half a file)."""
+    try:
+        with atomic_path(path) as temporary:
+            if not cv2.imwrite(str(temporary), np.ascontiguousarray(array)):
+                raise OSError("OpenCV could not encode or write the PNG")
+    except OSError as error:
+        raise UserError(
+            f"cannot write {path} ({error}); check the folder is writable and has space"
+        ) from None

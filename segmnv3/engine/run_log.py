@@ -7,6 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from segmnv3.core.files import atomic_path, write_text_atomic
+from segmnv3.engine.optional import optional, pyplot
+
 LOG_NAME = "log.jsonl"
 CURVES_NAME = "curves.png"
 
@@ -21,7 +24,8 @@ class RunLog:
         enabled: False on ranks other than 0.
         resume_step: when resuming, records after this step (written by the interrupted
             run after its last checkpoint) are dropped so curves do not double back.
-        tensorboard: also write TensorBoard event files under ``run_dir/tb``.
+        tensorboard: also write TensorBoard event files under ``run_dir/tb`` (skipped with a
+            warning when the ``tensorboard`` package of ``segmnv3[train]`` is missing).
     """
 
     def __init__(
@@ -39,11 +43,18 @@ class RunLog:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         kept = [r for r in read_log(self.path) if r.get("step", 0) <= resume_step]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        board = None
         if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(log_dir=str(Path(run_dir) / "tb"), purge_step=resume_step)
+            board = optional(
+                "torch.utils.tensorboard",
+                package="tensorboard",
+                feature="TensorBoard logging (train.tensorboard; log.jsonl is still written)",
+            )
+        if board is not None:
+            self.writer = board.SummaryWriter(
+                log_dir=str(Path(run_dir) / "tb"), purge_step=resume_step
+            )
 
     def write(self, kind: str, step: int, values: dict[str, Any]) -> None:
         """Record ``values`` (numbers, or a dict of per-class numbers) at ``step``."""
@@ -77,16 +88,18 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 def plot_curves(run_dir: Path) -> Path | None:
-    """Training loss and validation mIoU against the step, as ``run_dir/curves.png``."""
-    import matplotlib
+    """Training loss and validation mIoU against the step, as ``run_dir/curves.png``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    Returns None when there is nothing to plot or matplotlib (``segmnv3[plots]``) is
+    missing (a warning says how to install it).
+    """
     records = read_log(Path(run_dir) / LOG_NAME)
     train = [(r["step"], r["loss"]) for r in records if r["kind"] == "train"]
     val = [(r["step"], r["miou"]) for r in records if r["kind"] == "val"]
     if not train and not val:
+        return None
+    plt = pyplot()
+    if plt is None:
         return None
     figure, (loss_axis, miou_axis) = plt.subplots(1, 2, figsize=(11, 4))
     if train:
@@ -103,6 +116,7 @@ def plot_curves(run_dir: Path) -> Path | None:
         axis.grid(alpha=0.3)
     figure.tight_layout()
     path = Path(run_dir) / CURVES_NAME
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100)
     plt.close(figure)
     return path

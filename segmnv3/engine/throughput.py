@@ -13,6 +13,7 @@ Loader: the real train transform (random scale, 769 crop, flip) over synthetic
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -21,17 +22,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from segmnv3.core.files import atomic_path, write_text_atomic
 from segmnv3.engine.config import Config, load_config
 from segmnv3.engine.evaluator import autocast_context
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.optim import build_optimizer
+from segmnv3.engine.optional import pyplot
 
 
 def model_images_per_second(
     config: Config, device: torch.device, *, compile_model: bool, steps: int, warmup: int
 ) -> tuple[float, float]:
     """Training images/s of one device; returns (rate, seconds spent warming up/compiling)."""
-    from segmnv3 import build_model_from_config
+    from segmnv3.models.segmenter import build_model_from_config
 
     options = config.train
     cuda = device.type == "cuda"
@@ -77,7 +80,7 @@ def loader_images_per_second(config: Config, root: Path, *, workers: int, batche
     from segmnv3.data.cityscapes import build_dataset
 
     dataset = build_dataset(
-        dataclass_replace(config.data, root=str(root)), config.data.train_split, train=True
+        dataclasses.replace(config.data, root=str(root)), config.data.train_split, train=True
     )
     loader = DataLoader(
         dataset,
@@ -98,12 +101,6 @@ def loader_images_per_second(config: Config, root: Path, *, workers: int, batche
             continue
         fetched += 1
     return batches * config.train.batch_size / (time.perf_counter() - started)
-
-
-def dataclass_replace(instance, **changes):
-    import dataclasses
-
-    return dataclasses.replace(instance, **changes)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -153,23 +150,21 @@ def _measure_loader(config: Config, quick: bool, out_dir: Path) -> dict:
 
     workers = max(1, (os.cpu_count() or 1) - 1)
     size, count = ((128, 256), 4) if quick else ((1024, 2048), 48)
+    counts = {"num_train": count, "num_val": 0, "num_test": 0}
     root = generate_synthetic(
-        out_dir / "synthetic", num_train=count, num_val=0, num_test=0, size=size,
-        workers=workers, video=False,
-    )  # fmt: skip
+        out_dir / "synthetic", **counts, size=size, workers=workers, video=False
+    )
     batches = 2 if quick else 30
     rate = loader_images_per_second(config, root, workers=workers, batches=batches)
     return {"images_per_s": rate, "workers": workers, "source_size": list(size)}
 
 
 def _write(results: dict, out_dir: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "throughput.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_text_atomic(out_dir / "throughput.json", json.dumps(results, indent=2) + "\n")
+    plt = pyplot()
+    if plt is None:
+        print(f"wrote {out_dir / 'throughput.json'}")
+        return
     names = [k for k in ("train_eager", "train_compiled", "loader") if k in results]
     figure, axis = plt.subplots(figsize=(6, 3))
     axis.barh(names, [results[n]["images_per_s"] for n in names], color="tab:blue")
@@ -179,7 +174,8 @@ def _write(results: dict, out_dir: Path) -> None:
         f"crop {results['crop'][0]}x{results['crop'][1]}",
     )
     figure.tight_layout()
-    figure.savefig(out_dir / "throughput.png", dpi=100)
+    with atomic_path(out_dir / "throughput.png") as temporary:
+        figure.savefig(temporary, dpi=100)
     plt.close(figure)
     print(f"wrote {out_dir / 'throughput.json'} and throughput.png")
 

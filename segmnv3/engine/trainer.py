@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from segmnv3.core.errors import CheckpointError, UserError
+from segmnv3.core.files import write_text_atomic
 from segmnv3.data.metrics import all_reduce_sum
 from segmnv3.engine import checkpoint
 from segmnv3.engine.config import Config
@@ -44,6 +45,7 @@ from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
 from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from segmnv3.engine.run_log import RunLog, plot_curves
+from segmnv3.engine.save_policy import SavePolicy
 from segmnv3.engine.signals import StopRequest
 
 
@@ -102,6 +104,9 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, options)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and options.amp == "fp16")
         self.step, self.best_miou, self.last_lr = 0, -1.0, 0.0
+        self.last_miou: float | None = None  # of the latest validation
+        self.saves = SavePolicy(options.ckpt_interval)  # decides when to write checkpoints
+        self.clock = (time.perf_counter(), 0)  # (time, step) the it/s rate is measured from
 
     def restore(self, resume: str | Path | None) -> None:
         """Load a training checkpoint: ``resume``, else ``out_dir/last.pt`` when it exists."""
@@ -126,6 +131,7 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"])
         self.step, self.best_miou = int(state["step"]), float(state["best_miou"])
+        self.saves.saved_step = self.step
         self._print(f"resuming from {path} at step {self.step}/{self.config.train.iterations}")
 
     def run(self) -> TrainResult:
@@ -148,37 +154,43 @@ class Trainer:
         )
         show = self.progress and self.context.is_main
         bar = tqdm(total=options.iterations, initial=self.step, desc="train", disable=not show)
-        last_miou, saved_at, interrupted = None, -1, False
-        start_step = self.step
-        self._clock = (time.perf_counter(), self.step)
+        interrupted = False
+        self.clock = (time.perf_counter(), self.step)
         with StopRequest() as stop:
             while self.step < options.iterations and not interrupted:
                 loss = self._train_step(stream)
                 self.step += 1
                 bar.update(1)
-                miou, saved = self._after_step(log, bar, loss)
-                last_miou = miou if miou is not None else last_miou
-                saved_at = self.step if saved else saved_at
+                self._after_step(log, bar, loss)
                 interrupted = any_rank(stop.requested, self.context)
         bar.close()
-        if saved_at != self.step and self.step != start_step:  # a finished run stays as it is
-            self._save(is_best=False)
-        return self._finish(log, last_miou, interrupted)
+        return self._finish(log, interrupted)
 
-    def _after_step(self, log: RunLog, bar: tqdm, loss: torch.Tensor) -> tuple[float | None, bool]:
-        """Log, validate and checkpoint when due; returns (val mIoU or None, saved?)."""
+    def _after_step(self, log: RunLog, bar: tqdm, loss: torch.Tensor) -> None:
+        """Log and validate when due, then checkpoint as the ``SavePolicy`` decides."""
         options = self.config.train
         final = self.step == options.iterations
         if self.step % options.log_interval == 0 or final:
-            started, started_step = self._clock
+            started, started_step = self.clock
             rate = (self.step - started_step) / (time.perf_counter() - started)
             self._log_train(log, bar, loss, rate)
+        miou = None
         if final or (options.val_interval and self.step % options.val_interval == 0):
-            return self._validate(log), True
-        if options.ckpt_interval and self.step % options.ckpt_interval == 0:
-            self._save(is_best=False)
-            return None, True
-        return None, False
+            miou = self._validate(log)
+        self._checkpoint(miou=miou)
+
+    def _checkpoint(self, *, miou: float | None = None, stopping: bool = False) -> None:
+        """Write what ``self.saves`` decides for this step (all ranks agree; rank 0 writes)."""
+        decision = self.saves.decide(
+            self.step, best_miou=self.best_miou, miou=miou, stopping=stopping
+        )
+        if decision.new_best is not None:
+            self.best_miou = decision.new_best  # before saving: the state records it
+        if decision.save:
+            if self.context.is_main:
+                state = self._state()
+                checkpoint.save_run_checkpoint(state, self.run_dir, is_best=decision.is_best)
+            self.saves.saved_step = self.step
 
     def _train_step(self, stream: BatchStream) -> torch.Tensor:
         """One optimiser step over ``accumulate`` micro-batches; returns the mean loss."""
@@ -215,7 +227,11 @@ class Trainer:
         log.write("train", self.step, {"loss": value, "lr": self.last_lr, "it_per_s": rate})
 
     def _validate(self, log: RunLog) -> float:
-        """mIoU on the validation split (all ranks); saves ``last.pt`` and maybe ``best.pt``."""
+        """mIoU on the validation split (all ranks); logs it and updates ``last_miou``.
+
+        Does not decide about checkpoints (:meth:`checkpoint_due` does) nor update
+        ``best_miou`` (the save decision does, so best.pt records its own score).
+        """
         broadcast_buffers(self.raw_model, self.context)
         loader = build_eval_loader(
             self.val_set,
@@ -235,14 +251,13 @@ class Trainer:
             channels_last=self.memory_format == torch.channels_last,
             progress=False,
         )
-        is_best = scores.miou > self.best_miou
-        self.best_miou = max(self.best_miou, scores.miou)
         log.write("val", self.step, scores.to_dict(class_names(self.config.model.num_classes)))
+        best = max(self.best_miou, scores.miou)
         self._print(
             f"step {self.step}: val mIoU {100 * scores.miou:.2f}  "
-            f"pixel acc {100 * scores.pixel_accuracy:.2f}  (best {100 * self.best_miou:.2f})"
+            f"pixel acc {100 * scores.pixel_accuracy:.2f}  (best {100 * best:.2f})"
         )
-        self._save(is_best=is_best)
+        self.last_miou = scores.miou
         return scores.miou
 
     def _state(self) -> dict:
@@ -257,18 +272,15 @@ class Trainer:
             "best_miou": self.best_miou,
         }
 
-    def _save(self, *, is_best: bool) -> None:
-        if self.context.is_main:
-            checkpoint.save_run_checkpoint(self._state(), self.run_dir, is_best=is_best)
-
     def _write_config(self) -> None:
         if self.context.is_main:
             text = self.config.to_yaml()
             print(f"resolved config:\n{text}")
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.yaml").write_text(text)
+            write_text_atomic(self.run_dir / "config.yaml", text)
 
-    def _finish(self, log: RunLog, last_miou: float | None, interrupted: bool) -> TrainResult:
+    def _finish(self, log: RunLog, interrupted: bool) -> TrainResult:
+        self._checkpoint(stopping=True)
         broadcast_buffers(self.raw_model, self.context)
         if self.context.distributed:
             fingerprints = parameter_fingerprints(self.raw_model, self.context)
@@ -283,7 +295,7 @@ class Trainer:
                 print(f"stopped at step {self.step}; rerun the same command to continue ({where})")
             else:
                 print(f"done: best val mIoU {100 * self.best_miou:.2f}; {where}")
-        return TrainResult(self.run_dir, self.step, self.best_miou, last_miou, interrupted)
+        return TrainResult(self.run_dir, self.step, self.best_miou, self.last_miou, interrupted)
 
     def _print(self, message: str) -> None:
         if self.context.is_main:

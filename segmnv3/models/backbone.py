@@ -14,6 +14,7 @@ for every variant.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,6 +49,14 @@ class BlockConfig:
     dilation: int = 1
 
 
+def last_downsampling(strides: Sequence[int]) -> int:
+    """Index of the last stride-2 block: where OS 16 turns atrous and RF2 halves filters."""
+    downsampling = [index for index, stride in enumerate(strides) if stride == 2]
+    if not downsampling:
+        raise ValueError("the block table has no stride-2 block")
+    return downsampling[-1]
+
+
 def with_output_stride(blocks: list[BlockConfig], output_stride: int) -> list[BlockConfig]:
     """OS 32: unchanged. OS 16: the last stride-2 block gets stride 1, and it and every
     later block use dilation 2 ("atrous last block")."""
@@ -55,7 +64,7 @@ def with_output_stride(blocks: list[BlockConfig], output_stride: int) -> list[Bl
         return list(blocks)
     if output_stride != 16:
         raise ValueError(f"output_stride must be 16 or 32, got {output_stride}")
-    last_down = max(i for i, block in enumerate(blocks) if block.stride == 2)
+    last_down = last_downsampling([block.stride for block in blocks])
     head = blocks[:last_down]
     tail = [dataclasses.replace(block, stride=1, dilation=2) for block in blocks[last_down:]]
     return head + tail
@@ -63,7 +72,7 @@ def with_output_stride(blocks: list[BlockConfig], output_stride: int) -> list[Bl
 
 def halve_last_stage(blocks: list[BlockConfig]) -> list[BlockConfig]:
     """RF2: halve output and expansion channels from the last stride-2 block on."""
-    last_down = max(i for i, block in enumerate(blocks) if block.stride == 2)
+    last_down = last_downsampling([block.stride for block in blocks])
     tail = [
         dataclasses.replace(block, out=block.out // 2, expanded=block.expanded // 2)
         for block in blocks[last_down:]

@@ -7,21 +7,14 @@ segmenter upsamples them to the input size.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segmnv3.models.layers import ConvBNAct, NormLayer, default_norm, hard_sigmoid
+from segmnv3.models.config import Gate, Pooling
+from segmnv3.models.layers import ConvBNAct, NormLayer, default_norm, hard_sigmoid, resize
 
-Pooling = Literal["paper", "global"]
-Gate = Literal["hard_sigmoid", "sigmoid"]
-
-
-def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
-    """Bilinear resize (align_corners=False, as the authors' and torchvision's code)."""
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+__all__ = ["LRASPPHead", "RASPPHead", "resize"]
 
 
 class LRASPPHead(nn.Module):

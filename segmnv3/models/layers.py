@@ -27,6 +27,15 @@ ACTIVATIONS: dict[str, ActLayer] = {
 }
 
 
+def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """Bilinear resize (align_corners=False, as the authors' and torchvision's code).
+
+    The one resize of logits and features: the heads, the segmenter's final upsampling
+    and the evaluator (logits to the mask's size) all call it.
+    """
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+
+
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round ``value`` to the nearest multiple of ``divisor``, never below 90% of it.
 

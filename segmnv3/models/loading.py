@@ -45,8 +45,9 @@ def load_model(
     stored = None
     if is_training_checkpoint(data):
         stored = data["config"]
-        section = from_dict(ModelConfig, stored.get("model", {}),
-                            source=f"{path} (stored config)", prefix="model.")  # fmt: skip
+        section = from_dict(
+            ModelConfig, stored.get("model", {}), source=f"{path} (stored config)", prefix="model."
+        )
         if model_config is not None and model_config != section:
             raise CheckpointError(
                 f"the given config describes a different model than checkpoint {path} "

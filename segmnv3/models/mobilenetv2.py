@@ -9,6 +9,7 @@ from segmnv3.models.backbone import (
     BlockConfig,
     MobileNetBackbone,
     SkipTap,
+    last_downsampling,
     with_output_stride,
 )
 from segmnv3.models.layers import NormLayer, default_norm, make_divisible
@@ -46,7 +47,7 @@ def mobilenet_v2_backbone(
         norm_layer: normalisation layer factory.
     """
     rows = [(t, c, s if i == 0 else 1) for t, c, n, s in V2_STAGES for i in range(n)]
-    last_down = max(i for i, (_, _, stride) in enumerate(rows) if stride == 2)
+    last_down = last_downsampling([stride for _, _, stride in rows])
     stem = make_divisible(STEM_CHANNELS * width_mult)
     blocks, in_channels = [], stem
     for index, (t, c, stride) in enumerate(rows):
