@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             )
         times = time_stages(root, cfg, split=args.split, samples=max(1, args.samples))
     print(format_table(times, args.crop))
-    from segmnv3.engine.optional import pyplot
+    from segmnv3.core.optional import pyplot
 
     if pyplot() is not None:  # else a warning says how to install matplotlib
         print(f"chart: {plot(times, args.out)}")

@@ -97,11 +97,9 @@ def plot(times: StageTimes, path: str | Path) -> Path:
 
     Needs matplotlib (``segmnv3[plots]``); ``segmnv3 bench-data`` checks before calling.
     """
-    import matplotlib
+    from segmnv3.core.optional import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     path = Path(path)
     fig, ax = plt.subplots(figsize=(7, 3.0))
     names = ["one warp (ours)", "albumentations chain"]

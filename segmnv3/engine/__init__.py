@@ -9,7 +9,6 @@
 - ``checkpoint``: run checkpoints (``last.pt`` / ``best.pt``) and ``load_model`` with a Config.
 - ``losses`` / ``optim``: CE, OHEM, Lovasz term; SGD with the scaled poly LR.
 - ``data_loop``: resumable, rank-sharded, per-sample-seeded batch stream.
-- ``optional``: lazy imports of tensorboard, smp and matplotlib with install advice.
 - ``distributed``, ``model_setup``, ``rng``, ``signals``, ``run_log``, ``predictions``:
   the pieces the loop is built from. ``throughput``: the GPU-vs-loader benchmark.
 """

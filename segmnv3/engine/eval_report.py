@@ -10,13 +10,13 @@ from pathlib import Path
 import torch
 
 from segmnv3.core.files import atomic_path, write_text_atomic
+from segmnv3.core.optional import pyplot
 from segmnv3.data.labels import CLASS_NAMES
 from segmnv3.data.metrics import SegmentationScores
 from segmnv3.engine.checkpoint import load_model
 from segmnv3.engine.data_loop import build_eval_loader
 from segmnv3.engine.distributed import DistributedContext, resolve_device
 from segmnv3.engine.evaluator import evaluate
-from segmnv3.engine.optional import pyplot
 from segmnv3.engine.predictions import PredictionWriter
 
 

@@ -10,8 +10,8 @@ from torch import nn
 
 from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.core.errors import ConfigError
+from segmnv3.core.optional import require
 from segmnv3.engine.config import TrainConfig
-from segmnv3.engine.optional import require
 
 
 class OhemCrossEntropy(nn.Module):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from segmnv3.core.files import atomic_path, write_text_atomic
-from segmnv3.engine.optional import optional, pyplot
+from segmnv3.core.optional import optional, pyplot
 
 LOG_NAME = "log.jsonl"
 CURVES_NAME = "curves.png"
@@ -25,7 +25,7 @@ class RunLog:
         resume_step: when resuming, records after this step (written by the interrupted
             run after its last checkpoint) are dropped so curves do not double back.
         tensorboard: also write TensorBoard event files under ``run_dir/tb`` (skipped with a
-            warning when the ``tensorboard`` package of ``segmnv3[train]`` is missing).
+            warning when the ``tensorboard`` package of ``segmnv3[tensorboard]`` is missing).
     """
 
     def __init__(

@@ -23,11 +23,11 @@ import torch
 from torch import nn
 
 from segmnv3.core.files import atomic_path, write_text_atomic
+from segmnv3.core.optional import pyplot
 from segmnv3.engine.config import Config, load_config
 from segmnv3.engine.evaluator import autocast_context
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.optim import build_optimizer
-from segmnv3.engine.optional import pyplot
 
 
 def model_images_per_second(

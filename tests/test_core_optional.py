@@ -19,18 +19,18 @@ def _missing(monkeypatch, *modules: str) -> None:
         monkeypatch.setitem(sys.modules, name, None)  # `import name` now raises ImportError
 
 
-def test_lovasz_without_smp_names_the_train_extra(monkeypatch):
+def test_lovasz_without_smp_names_the_smp_extra(monkeypatch):
     _missing(monkeypatch, "segmentation_models_pytorch", "segmentation_models_pytorch.losses")
-    with pytest.raises(UserError, match=r'segmentation-models-pytorch.*"segmnv3\[train\]"'):
+    with pytest.raises(UserError, match=r'segmentation-models-pytorch.*"segmnv3\[smp\]"'):
         build_loss(TrainConfig(lovasz_weight=0.5), num_classes=19)
     build_loss(TrainConfig(lovasz_weight=0.0), num_classes=19)  # not needed without the term
 
 
-def test_tensorboard_missing_warns_with_the_train_extra_and_keeps_the_jsonl_log(
+def test_tensorboard_missing_warns_with_the_tensorboard_extra_and_keeps_the_jsonl_log(
     monkeypatch, tmp_path
 ):
     _missing(monkeypatch, "torch.utils.tensorboard", "tensorboard")
-    with pytest.warns(UserWarning, match=r'TensorBoard logging.*"segmnv3\[train\]"'):
+    with pytest.warns(UserWarning, match=r'TensorBoard logging.*"segmnv3\[tensorboard\]"'):
         log = RunLog(tmp_path, enabled=True, tensorboard=True)
     log.write("train", 1, {"loss": 1.0})
     log.close()

@@ -1,8 +1,9 @@
 """Optional dependencies: imported only by the feature that needs them, with install advice.
 
-Extras (``pyproject.toml``): ``segmnv3[train]`` = tensorboard + segmentation-models-pytorch
-(TensorBoard events, the Lovasz loss term); ``segmnv3[plots]`` = matplotlib (curves.png,
-the per-class IoU chart, the throughput chart).
+Extras (``pyproject.toml``): ``segmnv3[tensorboard]`` (TensorBoard events while training),
+``segmnv3[smp]`` = segmentation-models-pytorch (the Lovasz loss term, the benchmark's
+DeepLabV3+ baseline), ``segmnv3[plots]`` = matplotlib (curves.png, the per-class IoU
+chart, benchmark and throughput charts). ``segmnv3[all]`` installs every extra.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from types import ModuleType
 
 from segmnv3.core.errors import UserError
 
-EXTRAS = {"tensorboard": "train", "segmentation-models-pytorch": "train", "matplotlib": "plots"}
+EXTRAS = {"tensorboard": "tensorboard", "segmentation-models-pytorch": "smp", "matplotlib": "plots"}
 
 
 def install_hint(package: str) -> str:
