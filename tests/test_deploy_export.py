@@ -12,10 +12,16 @@ import torch
 import segmnv3
 from segmnv3.cli import main
 from segmnv3.data.cityscapes import find_pairs
-from segmnv3.deploy.export import ParityThresholds, check_parity, export_onnx, export_openvino
-from segmnv3.deploy.preprocess import to_input
-from segmnv3.deploy.quantize import evaluate_int8, quantize_onnxruntime
-from segmnv3.deploy.runtimes import EagerPredictor, OnnxRuntimePredictor, OpenVinoPredictor
+from segmnv3.deploy.export.accuracy import evaluate_int8
+from segmnv3.deploy.export.graphs import export_onnx, export_openvino
+from segmnv3.deploy.export.parity import ParityThresholds, check_parity
+from segmnv3.deploy.export.quantize import quantize_onnxruntime
+from segmnv3.deploy.inference.preprocess import to_input
+from segmnv3.deploy.runtimes.predictors import (
+    EagerPredictor,
+    OnnxRuntimePredictor,
+    OpenVinoPredictor,
+)
 
 SIZES = [(64, 128), (96, 160)]
 ROW11 = "configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml"
@@ -135,3 +141,36 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
     assert all(p["passed"] for p in report["parity"])
     assert [r["backend"] for r in report["int8"]] == ["onnxruntime-int8", "openvino-int8"]
     assert all(0.0 <= r["agreement"] <= 1.0 for r in report["int8"])
+
+
+def test_export_leaves_no_temporaries(tmp_path):
+    onnx_path = export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
+    export_openvino(onnx_path, tmp_path / "model.xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin", "model.onnx", "model.xml"]
+
+
+def test_failed_export_leaves_no_partial_file(tmp_path, monkeypatch):
+    import onnx
+
+    def broken_check(path, full_check=False):
+        assert (tmp_path / "model.onnx").exists() is False  # not published before the check
+        raise onnx.checker.ValidationError("simulated failure")
+
+    monkeypatch.setattr(onnx.checker, "check_model", broken_check)
+    with pytest.raises(onnx.checker.ValidationError, match="simulated"):
+        export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_export_keeps_the_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"previous export")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch.onnx, "export", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(small_model(), target, SIZES[0])
+    assert target.read_bytes() == b"previous export"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]

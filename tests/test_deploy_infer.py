@@ -129,7 +129,7 @@ def test_show_without_gui_says_so(tmp_path, synthetic_root, capsys):
 
 
 def test_failure_mid_stream_leaves_no_output(tmp_path, synthetic_root, monkeypatch):
-    from segmnv3.deploy import sinks
+    from segmnv3.deploy.inference import sinks
 
     calls = {"n": 0}
     original = sinks.VideoSink.write

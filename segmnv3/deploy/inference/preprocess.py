@@ -1,9 +1,11 @@
 """Image <-> network tensors: BGR uint8 frames in, train-id label maps out (overlays: ``segmnv3.data.labels.overlay``).
 
-The network sees RGB, ImageNet-normalised, NCHW float32 input, optionally resized to a
-fixed ``resolution`` (e.g. 512x1024 for the paper's half-resolution figures). Predictions
-come back at the network size and are resized to the frame: label maps with NEAREST
-(labels are not numbers to interpolate), logits bilinearly.
+The network sees RGB, normalised, NCHW float32 input, optionally resized to a fixed size
+(e.g. 512x1024 for the paper's half-resolution figures). The normalisation is the one
+the model was trained with: its checkpoint's ``data.mean`` / ``data.std``
+(``segmnv3.deploy.model.DeployModel.data``; ImageNet statistics by default).
+Predictions come back at the network size and are resized to the frame: label maps with
+NEAREST (labels are not numbers to interpolate), logits bilinearly.
 """
 
 from __future__ import annotations
@@ -11,44 +13,28 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from segmnv3.core.errors import UserError
+from segmnv3.core.contract import check_input_size
 from segmnv3.data.config import DataConfig
 
-# The training normalisation (DataConfig defaults, ImageNet statistics), on 0..255 pixels.
-MEAN = np.array(DataConfig.mean, dtype=np.float32) * 255.0
-STD = np.array(DataConfig.std, dtype=np.float32) * 255.0
+DEFAULT_DATA = DataConfig()
 
 
-def parse_resolution(text: str | None) -> tuple[int, int] | None:
-    """``"512x1024"`` -> ``(512, 1024)`` (height x width); None or ``""`` -> None.
-
-    Raises:
-        UserError: the text is not ``HxW`` with both sides >= 32.
-    """
-    if not text:
-        return None
-    parts = text.lower().replace("*", "x").split("x")
-    try:
-        height, width = (int(p) for p in parts)
-    except ValueError:
-        raise UserError(f"--resolution {text!r}: expected HEIGHTxWIDTH, e.g. 512x1024") from None
-    if height < 32 or width < 32:
-        raise UserError(f"--resolution {text!r}: both sides must be at least 32 pixels")
-    return height, width
-
-
-def to_input(frame_bgr: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+def to_input(
+    frame_bgr: np.ndarray, size: tuple[int, int] | None = None, data: DataConfig = DEFAULT_DATA
+) -> np.ndarray:
     """One BGR uint8 frame (H, W, 3) -> a normalised RGB batch (1, 3, h, w) float32.
 
     Args:
         frame_bgr: the image as OpenCV reads it.
         size: (h, w) the network runs at; None keeps the frame size.
+        data: the model's data config; its ``mean`` / ``std`` (RGB, on 0..1) normalise.
     """
     if size is not None and frame_bgr.shape[:2] != tuple(size):
+        check_input_size(*size, what="network input size")
         frame_bgr = cv2.resize(frame_bgr, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB).astype(np.float32)  # (h, w, 3)
-    rgb -= MEAN
-    rgb /= STD
+    rgb -= np.asarray(data.mean, dtype=np.float32) * 255.0
+    rgb /= np.asarray(data.std, dtype=np.float32) * 255.0
     return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])  # (1, 3, h, w)
 
 
