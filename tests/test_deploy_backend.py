@@ -52,9 +52,14 @@ def test_bad_backend_name_lists_the_valid_ones():
 
 @pytest.mark.parametrize(
     "fields",
-    [("eager", "bf16", None), ("onnxruntime", "bf16", None), ("openvino", "int8", None),
-     ("openvino", "fp32", "tuned"), ("tensorrt", "fp32", None)],
-)  # fmt: skip
+    [
+        ("eager", "bf16", None),
+        ("onnxruntime", "bf16", None),
+        ("openvino", "int8", None),
+        ("openvino", "fp32", "tuned"),
+        ("tensorrt", "fp32", None),
+    ],
+)
 def test_impossible_backends_are_refused(fields):
     with pytest.raises(ValueError):
         Backend(*fields)
@@ -102,5 +107,7 @@ def test_normalisation_comes_from_the_checkpoint(tmp_path):
     default = to_input(frame)
     assert not np.allclose(batch, default)  # ImageNet statistics give another input
     np.testing.assert_allclose(
-        default[0, :, 0, 0], [(0 - 123.675) / 58.395, (128 - 116.28) / 57.12, (255 - 103.53) / 57.375], rtol=1e-5
+        default[0, :, 0, 0],
+        [(0 - 123.675) / 58.395, (128 - 116.28) / 57.12, (255 - 103.53) / 57.375],
+        rtol=1e-5,
     )

@@ -64,7 +64,9 @@ def _latency(model: str, backend: Backend, resolution: str, ms: float, agree: fl
 
 def fake_result() -> BenchmarkResult:
     """A hand-made result: fastest fp32 = openvino 30 ms, tuned int8 = 20 ms."""
-    ms = dict(zip(OUR_BACKENDS, (100.0, 40.0, 30.0, 25.0, 22.0, 20.0, 21.0, 50.0, 45.0), strict=True))
+    ms = dict(
+        zip(OUR_BACKENDS, (100.0, 40.0, 30.0, 25.0, 22.0, 20.0, 21.0, 50.0, 45.0), strict=True)
+    )
     latency = [_latency("row8", b, "half", v, 0.995) for b, v in ms.items()]
     latency.append(_latency("row8", OPENVINO, "full", 120.0))
     latency.append(_latency(TORCHVISION, EAGER, "half", 200.0))
@@ -111,10 +113,23 @@ def test_results_round_trip_through_json():
 
 @pytest.mark.slow
 def test_quick_benchmark_json_has_every_field(tmp_path, synthetic_root):
-    assert main(["bench", "--quick", "--output", str(tmp_path), "--data-root", str(synthetic_root)]) == 0
+    assert (
+        main(["bench", "--quick", "--output", str(tmp_path), "--data-root", str(synthetic_root)])
+        == 0
+    )
     raw = json.loads((tmp_path / "bench.json").read_text())
-    assert {"cpu", "threads", "sizes", "load_average", "models", "latency", "memory", "video",
-            "targets", "quick"} <= set(raw)  # fmt: skip
+    assert {
+        "cpu",
+        "threads",
+        "sizes",
+        "load_average",
+        "models",
+        "latency",
+        "memory",
+        "video",
+        "targets",
+        "quick",
+    } <= set(raw)
     result = BenchmarkResult.from_dict(raw)
     assert result.to_dict() == raw
     names = [m.name for m in result.models]
@@ -131,7 +146,14 @@ def test_quick_benchmark_json_has_every_field(tmp_path, synthetic_root):
     reference = [r for r in result.latency if r.model == names[1] and r.backend == EAGER]
     assert all(r.ratio_to_torchvision_eager == pytest.approx(1.0) for r in reference)
     memory = {m.backend: m.peak_rss_mb for m in result.memory}
-    assert set(memory) == {EAGER, ONNXRUNTIME, OPENVINO, OPENVINO_BF16, ONNXRUNTIME_INT8, OPENVINO_INT8}
+    assert set(memory) == {
+        EAGER,
+        ONNXRUNTIME,
+        OPENVINO,
+        OPENVINO_BF16,
+        ONNXRUNTIME_INT8,
+        OPENVINO_INT8,
+    }
     assert all(20 < mb < 20000 for mb in memory.values())  # MB, whole process
     assert {t.name for t in TARGETS} == set(result.targets.results)
     assert result.video.frames > 0 and result.video.end_to_end_fps > 0

@@ -56,10 +56,13 @@ def val_frames(synthetic_root):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(
     "kwargs",
-    [{"head": "lraspp", "pooling": "paper"}, {"head": "lraspp", "pooling": "global"},
-     {"head": "raspp"}],
+    [
+        {"head": "lraspp", "pooling": "paper"},
+        {"head": "lraspp", "pooling": "global"},
+        {"head": "raspp"},
+    ],
     ids=["lraspp-paper", "lraspp-global", "raspp"],
-)  # fmt: skip
+)
 def test_onnx_matches_pytorch(tmp_path, val_frames, kwargs, size):
     model = small_model(**kwargs)
     reference = EagerPredictor(model, threads=1)
@@ -82,8 +85,9 @@ def test_openvino_ir_matches_pytorch(tmp_path, val_frames):
 def test_parity_check_catches_a_different_model(tmp_path, val_frames):
     path = export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
     other = lively(segmnv3.build_model(backbone="mobilenet_v3_small"), seed=1)
-    report = check_parity(EagerPredictor(other), OnnxRuntimePredictor(path), val_frames,
-                          SIZES[0], ParityThresholds())  # fmt: skip
+    report = check_parity(
+        EagerPredictor(other), OnnxRuntimePredictor(path), val_frames, SIZES[0], ParityThresholds()
+    )
     assert not report.passed
     assert report.max_abs_diff > 1e-3 * max(1.0, report.logit_scale)
 
@@ -119,8 +123,14 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
     fp32_path = export_onnx(model, tmp_path / "fp32.onnx", size)
     calibration = find_pairs(synthetic_root, "train")[0][:4]
     int8_path = quantize_onnxruntime(fp32_path, tmp_path / "int8.onnx", calibration, size)
-    report = evaluate_int8(OnnxRuntimePredictor(fp32_path), OnnxRuntimePredictor(int8_path),
-                           synthetic_root, "val", size, recipe="tuned")  # fmt: skip
+    report = evaluate_int8(
+        OnnxRuntimePredictor(fp32_path),
+        OnnxRuntimePredictor(int8_path),
+        synthetic_root,
+        "val",
+        size,
+        recipe="tuned",
+    )
     assert report.images == 4
     assert 0.5 < report.agreement <= 1.0  # int8 is lossy but must track fp32
     assert 0.0 <= report.miou_fp32 <= 1.0 and 0.0 <= report.miou_int8 <= 1.0
@@ -129,10 +139,29 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
 
 @pytest.mark.slow
 def test_export_command_writes_every_format(tmp_path, synthetic_root):
-    code = main(["export", "--random-init", "--config", ROW11, "--resolution", "64x128",
-                 "--format", "onnx", "openvino", "int8-onnxruntime", "int8-openvino",
-                 "--output", str(tmp_path), "--data-root", str(synthetic_root),
-                 "--calib-images", "2", "--val-images", "2"])  # fmt: skip
+    code = main(
+        [
+            "export",
+            "--random-init",
+            "--config",
+            ROW11,
+            "--resolution",
+            "64x128",
+            "--format",
+            "onnx",
+            "openvino",
+            "int8-onnxruntime",
+            "int8-openvino",
+            "--output",
+            str(tmp_path),
+            "--data-root",
+            str(synthetic_root),
+            "--calib-images",
+            "2",
+            "--val-images",
+            "2",
+        ]
+    )
     assert code == 0
     report = json.loads(
         (tmp_path / "table7_row11_v3small_rf2_lraspp_f128_os16_64x128_export.json").read_text()

@@ -8,6 +8,18 @@
 
 from segmnv3.deploy.runtimes.backend import Backend
 from segmnv3.deploy.runtimes.factory import build_predictor
-from segmnv3.deploy.runtimes.predictors import Predictor
+from segmnv3.deploy.runtimes.predictors import (
+    EagerPredictor,
+    OnnxRuntimePredictor,
+    OpenVinoPredictor,
+    Predictor,
+)
 
-__all__ = ["Backend", "Predictor", "build_predictor"]
+__all__ = [
+    "Backend",
+    "EagerPredictor",
+    "OnnxRuntimePredictor",
+    "OpenVinoPredictor",
+    "Predictor",
+    "build_predictor",
+]
