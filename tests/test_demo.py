@@ -6,7 +6,8 @@ import cv2
 import pytest
 
 from segmnv3.cli import main
-from segmnv3.demo import DemoPlan, latency_table
+from segmnv3.commands.demo_pipeline import DemoPlan, latency_table
+from segmnv3.deploy.bench.results import BenchmarkResult
 
 
 @pytest.mark.slow
@@ -24,8 +25,8 @@ def test_tiny_demo_runs_every_step_and_reuses_its_outputs(tmp_path, capsys):
     video = cv2.VideoCapture(str(out / "infer" / "clip_overlay.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == plan.clip_frames
     assert list((out / "export").glob("*.onnx"))
-    bench = json.loads((out / "bench" / "bench.json").read_text())
-    assert bench["quick"] is True
+    bench = BenchmarkResult.from_dict(json.loads((out / "bench" / "bench.json").read_text()))
+    assert bench.quick is True and bench.models[0].name == "demo_synthetic"
     assert "segmnv3 demo finished" in printed and "val mIoU" in printed
     assert "latency, 1 thread (median ms)" in printed
 
@@ -39,15 +40,17 @@ def test_tiny_demo_runs_every_step_and_reuses_its_outputs(tmp_path, capsys):
 
 
 def test_latency_table_lists_every_backend_at_both_resolutions():
-    bench = {
-        "sizes": {"half": [512, 1024], "full": [1024, 2048]},
-        "latency": [
-            {"model": "m", "backend": "eager", "resolution": "half", "median_ms": 10.0},
-            {"model": "m", "backend": "eager", "resolution": "full", "median_ms": 41.5},
-            {"model": "m", "backend": "onnxruntime", "resolution": "half", "median_ms": 5.25},
-            {"model": "other", "backend": "eager", "resolution": "half", "median_ms": 99.0},
-        ],
-    }
+    from test_deploy_bench import _latency, fake_result
+
+    from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME
+
+    bench = fake_result()
+    bench.latency[:] = [
+        _latency("m", EAGER, "half", 10.0),
+        _latency("m", EAGER, "full", 41.5),
+        _latency("m", ONNXRUNTIME, "half", 5.25),
+        _latency("other", EAGER, "half", 99.0),
+    ]
     lines = latency_table(bench, "m")
     assert "512x1024" in lines[0] and "1024x2048" in lines[0]
     assert lines[1].split() == ["eager", "10.0", "41.5"]

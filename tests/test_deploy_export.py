@@ -12,10 +12,16 @@ import torch
 import segmnv3
 from segmnv3.cli import main
 from segmnv3.data.cityscapes import find_pairs
-from segmnv3.deploy.export import ParityThresholds, check_parity, export_onnx, export_openvino
-from segmnv3.deploy.preprocess import to_input
-from segmnv3.deploy.quantize import evaluate_int8, quantize_onnxruntime
-from segmnv3.deploy.runtimes import EagerPredictor, OnnxRuntimePredictor, OpenVinoPredictor
+from segmnv3.deploy.export.accuracy import evaluate_int8
+from segmnv3.deploy.export.graphs import export_onnx, export_openvino
+from segmnv3.deploy.export.parity import ParityThresholds, check_parity
+from segmnv3.deploy.export.quantize import quantize_onnxruntime
+from segmnv3.deploy.inference.preprocess import to_input
+from segmnv3.deploy.runtimes.predictors import (
+    EagerPredictor,
+    OnnxRuntimePredictor,
+    OpenVinoPredictor,
+)
 
 SIZES = [(64, 128), (96, 160)]
 ROW11 = "configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml"
@@ -50,10 +56,13 @@ def val_frames(synthetic_root):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(
     "kwargs",
-    [{"head": "lraspp", "pooling": "paper"}, {"head": "lraspp", "pooling": "global"},
-     {"head": "raspp"}],
+    [
+        {"head": "lraspp", "pooling": "paper"},
+        {"head": "lraspp", "pooling": "global"},
+        {"head": "raspp"},
+    ],
     ids=["lraspp-paper", "lraspp-global", "raspp"],
-)  # fmt: skip
+)
 def test_onnx_matches_pytorch(tmp_path, val_frames, kwargs, size):
     model = small_model(**kwargs)
     reference = EagerPredictor(model, threads=1)
@@ -76,8 +85,9 @@ def test_openvino_ir_matches_pytorch(tmp_path, val_frames):
 def test_parity_check_catches_a_different_model(tmp_path, val_frames):
     path = export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
     other = lively(segmnv3.build_model(backbone="mobilenet_v3_small"), seed=1)
-    report = check_parity(EagerPredictor(other), OnnxRuntimePredictor(path), val_frames,
-                          SIZES[0], ParityThresholds())  # fmt: skip
+    report = check_parity(
+        EagerPredictor(other), OnnxRuntimePredictor(path), val_frames, SIZES[0], ParityThresholds()
+    )
     assert not report.passed
     assert report.max_abs_diff > 1e-3 * max(1.0, report.logit_scale)
 
@@ -113,8 +123,14 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
     fp32_path = export_onnx(model, tmp_path / "fp32.onnx", size)
     calibration = find_pairs(synthetic_root, "train")[0][:4]
     int8_path = quantize_onnxruntime(fp32_path, tmp_path / "int8.onnx", calibration, size)
-    report = evaluate_int8(OnnxRuntimePredictor(fp32_path), OnnxRuntimePredictor(int8_path),
-                           synthetic_root, "val", size, recipe="tuned")  # fmt: skip
+    report = evaluate_int8(
+        OnnxRuntimePredictor(fp32_path),
+        OnnxRuntimePredictor(int8_path),
+        synthetic_root,
+        "val",
+        size,
+        recipe="tuned",
+    )
     assert report.images == 4
     assert 0.5 < report.agreement <= 1.0  # int8 is lossy but must track fp32
     assert 0.0 <= report.miou_fp32 <= 1.0 and 0.0 <= report.miou_int8 <= 1.0
@@ -123,10 +139,29 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
 
 @pytest.mark.slow
 def test_export_command_writes_every_format(tmp_path, synthetic_root):
-    code = main(["export", "--random-init", "--config", ROW11, "--resolution", "64x128",
-                 "--format", "onnx", "openvino", "int8-onnxruntime", "int8-openvino",
-                 "--output", str(tmp_path), "--data-root", str(synthetic_root),
-                 "--calib-images", "2", "--val-images", "2"])  # fmt: skip
+    code = main(
+        [
+            "export",
+            "--random-init",
+            "--config",
+            ROW11,
+            "--resolution",
+            "64x128",
+            "--format",
+            "onnx",
+            "openvino",
+            "int8-onnxruntime",
+            "int8-openvino",
+            "--output",
+            str(tmp_path),
+            "--data-root",
+            str(synthetic_root),
+            "--calib-images",
+            "2",
+            "--val-images",
+            "2",
+        ]
+    )
     assert code == 0
     report = json.loads(
         (tmp_path / "table7_row11_v3small_rf2_lraspp_f128_os16_64x128_export.json").read_text()
@@ -135,3 +170,36 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
     assert all(p["passed"] for p in report["parity"])
     assert [r["backend"] for r in report["int8"]] == ["onnxruntime-int8", "openvino-int8"]
     assert all(0.0 <= r["agreement"] <= 1.0 for r in report["int8"])
+
+
+def test_export_leaves_no_temporaries(tmp_path):
+    onnx_path = export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
+    export_openvino(onnx_path, tmp_path / "model.xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin", "model.onnx", "model.xml"]
+
+
+def test_failed_export_leaves_no_partial_file(tmp_path, monkeypatch):
+    import onnx
+
+    def broken_check(path, full_check=False):
+        assert (tmp_path / "model.onnx").exists() is False  # not published before the check
+        raise onnx.checker.ValidationError("simulated failure")
+
+    monkeypatch.setattr(onnx.checker, "check_model", broken_check)
+    with pytest.raises(onnx.checker.ValidationError, match="simulated"):
+        export_onnx(small_model(), tmp_path / "model.onnx", SIZES[0])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_export_keeps_the_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"previous export")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch.onnx, "export", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(small_model(), target, SIZES[0])
+    assert target.read_bytes() == b"previous export"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]

@@ -5,9 +5,9 @@ import onnx
 import torch
 
 from segmnv3 import build_model
-from segmnv3.deploy.export import export_onnx
-from segmnv3.deploy.graph_rewrite import resize_in_channels_last
-from segmnv3.deploy.runtimes import OnnxRuntimePredictor
+from segmnv3.deploy.export.graphs import export_onnx
+from segmnv3.deploy.runtimes.graph_rewrite import resize_in_channels_last
+from segmnv3.deploy.runtimes.predictors import OnnxRuntimePredictor
 
 
 def test_fixed_size_graph_gets_the_channels_last_resize(tmp_path):

@@ -101,8 +101,17 @@ def test_unreadable_image(tmp_path, capsys):
 def test_missing_weights_is_refused(tmp_path, synthetic_root, capsys):
     err = error_of(capsys, ["infer", str(synthetic_root / "clip.mp4"), "--output", str(tmp_path)])
     assert "--weights" in err and "--random-init" in err
-    err = error_of(capsys, ["infer", str(synthetic_root / "clip.mp4"), "--weights",
-                            str(tmp_path / "missing.pt"), "--output", str(tmp_path)])  # fmt: skip
+    err = error_of(
+        capsys,
+        [
+            "infer",
+            str(synthetic_root / "clip.mp4"),
+            "--weights",
+            str(tmp_path / "missing.pt"),
+            "--output",
+            str(tmp_path),
+        ],
+    )
     assert "missing.pt" in err and "does not exist" in err
     assert not list(tmp_path.glob("*.mp4"))
 
@@ -110,8 +119,10 @@ def test_missing_weights_is_refused(tmp_path, synthetic_root, capsys):
 def test_unwritable_output(tmp_path, synthetic_root, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the output folder should be")
-    err = error_of(capsys, ["infer", str(synthetic_root / "clip.mp4"), *SMOKE,
-                            "--output", str(blocker / "sub")])  # fmt: skip
+    err = error_of(
+        capsys,
+        ["infer", str(synthetic_root / "clip.mp4"), *SMOKE, "--output", str(blocker / "sub")],
+    )
     assert "not writable" in err and str(blocker) in err
 
 
@@ -123,13 +134,15 @@ def test_show_without_gui_says_so(tmp_path, synthetic_root, capsys):
             pytest.skip("this OpenCV build has a GUI")
         except cv2.error:
             pass
-    err = error_of(capsys, ["infer", str(synthetic_root / "clip.mp4"), *SMOKE, "--show",
-                            "--output", str(tmp_path)])  # fmt: skip
+    err = error_of(
+        capsys,
+        ["infer", str(synthetic_root / "clip.mp4"), *SMOKE, "--show", "--output", str(tmp_path)],
+    )
     assert "no GUI" in err and "--show" in err
 
 
 def test_failure_mid_stream_leaves_no_output(tmp_path, synthetic_root, monkeypatch):
-    from segmnv3.deploy import sinks
+    from segmnv3.deploy.inference import sinks
 
     calls = {"n": 0}
     original = sinks.VideoSink.write
@@ -142,6 +155,14 @@ def test_failure_mid_stream_leaves_no_output(tmp_path, synthetic_root, monkeypat
 
     monkeypatch.setattr(sinks.VideoSink, "write", failing_write)
     with pytest.raises(OSError, match="simulated"):
-        main(["infer", str(synthetic_root / "clip.mp4"), *SMOKE, "--save-mask",
-              "--output", str(tmp_path)])  # fmt: skip
+        main(
+            [
+                "infer",
+                str(synthetic_root / "clip.mp4"),
+                *SMOKE,
+                "--save-mask",
+                "--output",
+                str(tmp_path),
+            ]
+        )
     assert list(tmp_path.iterdir()) == []  # neither the video nor masks, not even partial

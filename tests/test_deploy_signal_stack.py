@@ -18,10 +18,28 @@ def _mapped(address: int) -> bool:
 def test_signals_still_work_after_openvino_export_and_quantization(tmp_path, synthetic_root):
     before = current_signal_stack()
     # This combination left the stack pointing at unmapped memory before the fix.
-    code = main(["export", "--random-init", "--config", "configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml",
-                 "--resolution", "64x128", "--format", "onnx", "openvino", "int8-openvino",
-                 "--output", str(tmp_path), "--data-root", str(synthetic_root),
-                 "--calib-images", "2", "--val-images", "2"])  # fmt: skip
+    code = main(
+        [
+            "export",
+            "--random-init",
+            "--config",
+            "configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml",
+            "--resolution",
+            "64x128",
+            "--format",
+            "onnx",
+            "openvino",
+            "int8-openvino",
+            "--output",
+            str(tmp_path),
+            "--data-root",
+            str(synthetic_root),
+            "--calib-images",
+            "2",
+            "--val-images",
+            "2",
+        ]
+    )
     assert code == 0
     after = current_signal_stack()
     assert after == before

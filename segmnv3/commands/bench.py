@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 SUMMARY = "Benchmark params, MAdds, latency (eager/ONNX Runtime/OpenVINO/int8) and memory."
 EXAMPLES = """examples:
@@ -56,68 +57,110 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    from contextlib import ExitStack
     from pathlib import Path
 
     from segmnv3.core.errors import UserError
-    from segmnv3.deploy.bench_run import build_subjects, run_benchmark
-    from segmnv3.deploy.bundle import synthetic_root
-    from segmnv3.deploy.report import assess_targets, charts, markdown
-    from segmnv3.models.zoo import CONFIG_DIR
+    from segmnv3.deploy.bench.report import markdown
+    from segmnv3.deploy.bench.run import BenchSettings
 
-    rows = ROWS[1:] if args.quick else ROWS
-    paths = (
-        [Path(p) for p in args.config] if args.config else [CONFIG_DIR / f"{r}.yaml" for r in rows]
-    )
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise UserError(f"--config: {missing} not found; see configs/README.md")
     if args.weights and not args.config:
         raise UserError("--weights needs --config (the model it was trained as, given first)")
     sizes = QUICK_SIZES if args.quick else SIZES
     repeats, warmup = (2, 1) if args.quick else (args.repeats, args.warmup)
     calib, agree = (2, 1) if args.quick else (args.calib_images, args.agreement_images)
-    out_dir = Path(args.output)
+    settings = BenchSettings(
+        sizes=sizes,
+        threads=args.threads,
+        warmup=warmup,
+        repeats=repeats,
+        calib_images=calib,
+        agreement_images=agree,
+        fma_units=args.fma_units,
+        quick=args.quick,
+    )
+    configs = args.config or list(ROWS[1:] if args.quick else ROWS)
+    subjects = load_subjects(configs, args.weights)
+    data_root = Path(args.data_root) if args.data_root else None
+    result, written = benchmark(subjects, settings, Path(args.output), data_root, not args.no_video)
+    print(markdown(result))
+    print("wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+def load_subjects(configs: list[str], weights: str | None = None) -> list:
+    """Our configs (paths or shipped names; random init, ``weights`` for the first) and the
+    two baselines."""
+    from pathlib import Path
+
+    from segmnv3 import build_model_from_config
+    from segmnv3.configs import resolve_config
+    from segmnv3.core.errors import ConfigError, UserError
+    from segmnv3.core.paper import paper_row
+    from segmnv3.deploy.bench.subjects import Subject, baseline_subjects
+    from segmnv3.deploy.model import load_deploy_model
+    from segmnv3.engine.config import load_config
+
+    try:
+        paths = [resolve_config(c) for c in configs]
+    except ConfigError as error:
+        raise UserError(f"--config: {error}") from None
+    subjects = []
+    for index, path in enumerate(paths):
+        config = load_config(path)
+        if weights and index == 0:
+            deployed = load_deploy_model(weights, config.model, config.data)
+            model, data = deployed.module, deployed.data
+        else:
+            model, data = build_model_from_config(config.model).eval(), config.data
+        subjects.append(
+            Subject(
+                Path(path).stem, model, paper=paper_row(path), data=data, model_config=config.model
+            )
+        )
+    return subjects + baseline_subjects()
+
+
+def benchmark(subjects, settings, out_dir, data_root=None, video: bool = True):
+    """Run the benchmark into ``out_dir`` (a temporary synthetic set when ``data_root`` is
+    None); returns the result, with its targets, and the files written."""
+    import tempfile
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from segmnv3.core.errors import UserError
+    from segmnv3.data.synthetic import write_clip
+    from segmnv3.deploy.bench.report import write_report
+    from segmnv3.deploy.bench.run import run_benchmark
+    from segmnv3.deploy.bench.targets import assess_targets
+    from segmnv3.deploy.bench.video import measure_video
+    from segmnv3.deploy.images import synthetic_root
+
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--output {out_dir}: cannot create it ({error.strerror})") from None
+    sizes = settings.sizes
     with ExitStack() as stack:
-        root = (
-            Path(args.data_root)
-            if args.data_root
-            else synthetic_root(stack, sizes["full"], calib, agree)
-        )
-        video = (
-            None if args.no_video else _video_probe(stack, sizes["half"], args.threads, args.quick)
-        )
+        if data_root is None:
+            calib, agree = settings.calib_images, settings.agreement_images
+            data_root = synthetic_root(stack, sizes["full"], calib, agree)
+        probe = None
+        if video:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segmnv3-clip-")))
+            frames = 8 if settings.quick else 48
+            clip = write_clip(folder / "clip.mp4", frames=frames, size=sizes["half"])
+
+            def probe(subject):
+                return measure_video(
+                    subject.model,
+                    clip,
+                    folder / "overlay.mp4",
+                    threads=settings.threads,
+                    data=subject.data,
+                )
+
         result = run_benchmark(
-            build_subjects(paths, args.weights), sizes, out_dir=out_dir, data_root=root,
-            threads=args.threads, warmup=warmup, repeats=repeats, calib_images=calib,
-            agreement_images=agree, fma_units=args.fma_units, video=video,
-        )  # fmt: skip
-    result["quick"] = args.quick
-    result["targets"] = assess_targets(result)
-    (out_dir / "bench.json").write_text(json.dumps(result, indent=2))
-    report = markdown(result)
-    (out_dir / "bench.md").write_text(report)
-    pictures = charts(result, out_dir)
-    print(report)
-    print(
-        f"wrote {out_dir / 'bench.json'}, {out_dir / 'bench.md'}, " + ", ".join(map(str, pictures))
-    )
-    return 0
-
-
-def _video_probe(stack, size, threads, quick):
-    """A callable(model) -> video FPS figures on a synthetic clip at ``size``."""
-    import tempfile
-    from pathlib import Path
-
-    from segmnv3.data.synthetic import write_clip
-    from segmnv3.deploy.video import measure_video
-
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segmnv3-clip-")))
-    clip = write_clip(folder / "clip.mp4", frames=8 if quick else 48, size=size)
-    return lambda model: measure_video(model, clip, folder / "overlay.mp4", threads=threads)
+            subjects, settings, data_root=data_root, workdir=out_dir / "files", video=probe
+        )
+    result = dataclasses.replace(result, targets=assess_targets(result))
+    return result, write_report(result, out_dir)

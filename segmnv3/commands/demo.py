@@ -1,7 +1,7 @@
 """`segmnv3 demo`: the whole job on built-in synthetic Cityscapes data, end to end.
 
-Every step runs the same code path a user runs (the `segmnv3` subcommands); `--tiny`
-only changes sizes, so CI exercises the demo itself.
+Every step calls the same functions the `segmnv3` subcommands call; `--tiny` only
+changes sizes, so CI exercises the demo itself.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from segmnv3.demo import DemoPlan, run_demo
+    from segmnv3.commands.demo_pipeline import DemoPlan, run_demo
 
     out = Path(args.out)
     if args.fresh and out.exists():

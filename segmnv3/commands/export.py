@@ -17,13 +17,13 @@ The fp32 files must match eager PyTorch on real images (max |logit diff| <= 1e-3
 logit scale, argmax agreement >= 99.9%) or the command fails. int8 files report their
 argmax agreement with fp32 (target >= 99%) and the mIoU delta on the val split.
 Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and return
-`logits` (N, H, W, C) float32 in NHWC order (free for CPU runtimes; see deploy/export.py).
+`logits` (N, H, W, C) float32 in NHWC order (free for CPU runtimes; see deploy/export/).
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from segmnv3.commands.model_args import add_model_arguments
     from segmnv3.deploy import FORMATS
-    from segmnv3.deploy.loading import add_model_arguments
 
     add_model_arguments(parser)
     parser.set_defaults(resolution="512x1024")
@@ -52,20 +52,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--int8-recipe",
         default="tuned",
         choices=("tuned", "naive"),
-        help="int8 choices (deploy/quantize.py RECIPES)",
+        help="int8 choices (deploy/export/quantize.py RECIPES)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from segmnv3.commands.model_args import load_deploy_model, parse_resolution
     from segmnv3.core.errors import UserError
-    from segmnv3.deploy.bundle import export_bundle
-    from segmnv3.deploy.loading import load_deploy_model
-    from segmnv3.deploy.preprocess import parse_resolution
+    from segmnv3.deploy.export.bundle import ExportSettings, export_bundle
 
-    model, name = load_deploy_model(args.weights, args.config, args.random_init)
-    pooling = getattr(getattr(model, "head", None), "pooling", None)
+    model = load_deploy_model(args)
+    pooling = getattr(getattr(model.module, "head", None), "pooling", None)
     if args.dynamic and pooling not in (None, "global"):
         raise UserError(
             "--dynamic needs a model with pooling: global (the paper's pooling "
@@ -76,13 +75,18 @@ def run(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--output {out_dir}: cannot create it ({error.strerror})") from None
-    data_root = Path(args.data_root) if args.data_root else None
-    result = export_bundle(
-        model, name, parse_resolution(args.resolution), out_dir, formats=args.format,
-        data_root=data_root, dynamic=args.dynamic, parity_images=args.parity_images,
-        calib_images=args.calib_images, val_images=args.val_images, recipe=args.int8_recipe,
+    settings = ExportSettings(
+        size=parse_resolution(args.resolution),
+        formats=tuple(args.format),
+        data_root=Path(args.data_root) if args.data_root else None,
+        dynamic=args.dynamic,
+        parity_images=args.parity_images,
+        calib_images=args.calib_images,
+        val_images=args.val_images,
+        recipe=args.int8_recipe,
         threads=args.threads,
-    )  # fmt: skip
-    for kind, path in result["files"].items():
+    )
+    result = export_bundle(model, out_dir, settings)
+    for kind, path in result.files.items():
         print(f"wrote {kind}: {path}")
     return 0

@@ -1,9 +1,18 @@
 """Deployment: runtimes (eager PyTorch, ONNX Runtime, OpenVINO), export, int8, benchmark, video.
 
 Everything here maps a BGR uint8 image or an NCHW float32 batch to per-pixel logits or
-train-id labels; the pieces are imported lazily by the CLI commands (``infer``, ``export``,
-``bench``) so that ``--help`` stays instant.
+train-id labels. Subpackages, by what a reader looks for:
+
+- ``runtimes``: the ``Backend`` value, predictors and ``build_predictor``.
+- ``export``: ONNX / OpenVINO export, parity, int8 quantization, the export bundle.
+- ``bench``: the CPU benchmark: subjects, timing, memory, typed results, report.
+- ``inference``: preprocessing, sources, sinks and the pipelined stream (``segmnv3 infer``).
+- ``model``: ``DeployModel`` (a network plus its checkpoint's data contract).
+
+The pieces are imported lazily by the CLI commands (``infer``, ``export``, ``bench``) so
+that ``--help`` stays instant. deploy/ imports nothing from ``segmnv3.engine`` or
+``segmnv3.commands``.
 """
 
-# Files `segmnv3 export --format` writes (here, not in bundle.py, so that --help needs no torch).
+# Files `segmnv3 export --format` writes (here, not in export/, so that --help needs no torch).
 FORMATS = ("onnx", "openvino", "int8-onnxruntime", "int8-openvino")

@@ -9,23 +9,24 @@ by side (``segmnv3 bench`` does so):
   squeeze-excitation / gate ``Mul`` stays in float, weights are per-channel, activations
   uint8 (the U8S8 pair ONNX Runtime's VNNI kernels want).
 
-``evaluate_int8`` reports argmax agreement with fp32 and the mIoU of both on a split.
+``accuracy.evaluate_int8`` reports argmax agreement with fp32 and the mIoU of both.
+Calibration images are normalised with the model's own ``data.mean`` / ``std``.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from segmnv3.core.errors import UserError
-from segmnv3.deploy.preprocess import to_input
-from segmnv3.deploy.runtimes import Predictor
+from segmnv3.core.files import atomic_path
+from segmnv3.data.config import DataConfig
+from segmnv3.deploy.export.graphs import save_openvino_ir
+from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
 from segmnv3.deploy.signal_stack import preserved_signal_stack
-
-INT8_TARGET = 0.99  # argmax agreement with fp32 that an int8 file should reach
 
 RECIPES = {
     "onnxruntime": {
@@ -52,13 +53,15 @@ RECIPES = {
 }
 
 
-def _check_recipe(backend: str, recipe: str) -> dict:
-    if recipe not in RECIPES[backend]:
-        raise UserError(f"--int8-recipe {recipe!r}: use one of {sorted(RECIPES[backend])}")
-    return RECIPES[backend][recipe]
+def _check_recipe(runtime: str, recipe: str) -> dict:
+    if recipe not in RECIPES[runtime]:
+        raise ValueError(f"int8 recipe {recipe!r}: use one of {sorted(RECIPES[runtime])}")
+    return RECIPES[runtime][recipe]
 
 
-def calibration_batches(images: list[Path], size: tuple[int, int] | None) -> Iterator[np.ndarray]:
+def calibration_batches(
+    images: list[Path], size: tuple[int, int] | None, data: DataConfig = DEFAULT_DATA
+) -> Iterator[np.ndarray]:
     """Normalised (1, 3, H, W) float32 batches from image files (BGR decode, as in inference)."""
     import cv2
 
@@ -66,7 +69,7 @@ def calibration_batches(images: list[Path], size: tuple[int, int] | None) -> Ite
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise UserError(f"cannot decode calibration image {path}; re-extract it")
-        yield to_input(image, size)
+        yield to_input(image, size, data)
 
 
 def quantize_onnxruntime(
@@ -75,6 +78,7 @@ def quantize_onnxruntime(
     images: list[Path],
     size: tuple[int, int] | None,
     recipe: str = "tuned",
+    data: DataConfig = DEFAULT_DATA,
 ) -> Path:
     """Static QDQ quantization with ONNX Runtime, calibrated (MinMax) on ``images``.
 
@@ -84,6 +88,7 @@ def quantize_onnxruntime(
         images: calibration image files (training split).
         size: network input (H, W).
         recipe: a key of ``RECIPES["onnxruntime"]``.
+        data: the model's data config (normalisation of the calibration images).
     """
     import onnx
     from onnxruntime.quantization import (
@@ -95,29 +100,33 @@ def quantize_onnxruntime(
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     options = _check_recipe("onnxruntime", recipe)
-    prepared = int8_path.with_name(f".{int8_path.stem}.prepared.onnx")
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.batches = calibration_batches(images, size)
+            self.batches = calibration_batches(images, size, data)
 
         def get_next(self):
             batch = next(self.batches, None)
             return None if batch is None else {"image": batch}
 
-    try:
+    with tempfile.TemporaryDirectory(prefix="segmnv3-quantize-") as scratch:
+        prepared = Path(scratch) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared))  # shape inference + BN/const folding
         graph = onnx.load(str(prepared)).graph
         float_nodes = [n.name for n in graph.node if n.op_type in options["float_ops"]]
         activation = QuantType.QUInt8 if options["activations"] == "uint8" else QuantType.QInt8
-        quantize_static(
-            str(prepared), str(int8_path), Reader(), quant_format=QuantFormat.QDQ,
-            per_channel=options["per_channel"], activation_type=activation,
-            weight_type=QuantType.QInt8, nodes_to_exclude=float_nodes,
-        )  # fmt: skip
-    finally:
-        prepared.unlink(missing_ok=True)
-    return int8_path
+        with atomic_path(int8_path) as temporary:
+            quantize_static(
+                str(prepared),
+                str(temporary),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=options["per_channel"],
+                activation_type=activation,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=float_nodes,
+            )
+    return Path(int8_path)
 
 
 def quantize_openvino(
@@ -126,8 +135,9 @@ def quantize_openvino(
     images: list[Path],
     size: tuple[int, int] | None,
     recipe: str = "tuned",
+    data: DataConfig = DEFAULT_DATA,
 ) -> Path:
-    """NNCF post-training quantization of an OpenVINO model, saved as int8 IR."""
+    """NNCF post-training quantization of an OpenVINO model, saved as int8 IR (atomically)."""
     import logging
 
     import nncf
@@ -136,78 +146,15 @@ def quantize_openvino(
     nncf.set_log_level(logging.ERROR)  # one INFO line per ignored node otherwise
     options = _check_recipe("openvino", recipe)
     model = ov.Core().read_model(str(fp32_path))
-    batches = list(calibration_batches(images, size))
+    batches = list(calibration_batches(images, size, data))
     ignored = nncf.IgnoredScope(types=list(options["float_ops"])) if options["float_ops"] else None
     with preserved_signal_stack():
         quantized = nncf.quantize(
-            model, nncf.Dataset(batches), subset_size=len(batches), ignored_scope=ignored,
+            model,
+            nncf.Dataset(batches),
+            subset_size=len(batches),
+            ignored_scope=ignored,
             target_device=nncf.TargetDevice[options["target_device"]],
             preset=nncf.QuantizationPreset[options["preset"]],
-        )  # fmt: skip
-        ov.save_model(quantized, str(xml_path), compress_to_fp16=False)
-    return xml_path
-
-
-@dataclass
-class Int8Report:
-    """int8 against fp32 on a labelled split."""
-
-    backend: str
-    recipe: str
-    images: int
-    agreement: float
-    miou_fp32: float
-    miou_int8: float
-
-    @property
-    def miou_delta(self) -> float:
-        return self.miou_int8 - self.miou_fp32
-
-    def line(self) -> str:
-        return (
-            f"int8 {self.backend} ({self.recipe}): argmax agreement with fp32 "
-            f"{100 * self.agreement:.2f}% over {self.images} val image(s); mIoU fp32 "
-            f"{100 * self.miou_fp32:.2f} -> int8 {100 * self.miou_int8:.2f} "
-            f"(delta {100 * self.miou_delta:+.2f} points)"
         )
-
-    def to_dict(self) -> dict:
-        return {**self.__dict__, "miou_delta": self.miou_delta}
-
-
-def evaluate_int8(
-    fp32: Predictor,
-    int8: Predictor,
-    root: Path,
-    split: str,
-    size: tuple[int, int] | None,
-    *,
-    limit: int | None = None,
-    recipe: str = "",
-) -> Int8Report:
-    """Argmax agreement and mIoU of both runtimes on ``split`` (labels at network size)."""
-    import cv2
-    import torch
-
-    from segmnv3.data.cityscapes import find_pairs, read_mask
-    from segmnv3.data.labels import NUM_CLASSES
-    from segmnv3.data.metrics import ConfusionMatrix
-    from segmnv3.deploy.preprocess import resize_labels
-
-    image_paths, label_paths = find_pairs(root, split)
-    pairs = list(zip(image_paths, label_paths, strict=True))[:limit]
-    matrices = {name: ConfusionMatrix(NUM_CLASSES) for name in ("fp32", "int8")}
-    agree = total = 0
-    for image_path, label_path in pairs:
-        batch = to_input(cv2.imread(str(image_path), cv2.IMREAD_COLOR), size)
-        mask = read_mask(label_path)  # (H, W) train ids
-        mask = resize_labels(mask, batch.shape[2:])
-        reference, candidate = fp32.predict(batch)[0], int8.predict(batch)[0]  # (h, w) uint8
-        agree += int((reference == candidate).sum())
-        total += reference.size
-        matrices["fp32"].update(torch.from_numpy(mask), torch.from_numpy(reference))
-        matrices["int8"].update(torch.from_numpy(mask), torch.from_numpy(candidate))
-    fp32_scores, int8_scores = (matrices[k].compute() for k in ("fp32", "int8"))
-    return Int8Report(
-        int8.name, recipe, len(pairs), agree / max(total, 1), fp32_scores.miou, int8_scores.miou
-    )
+    return save_openvino_ir(quantized, xml_path)

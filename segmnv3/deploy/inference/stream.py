@@ -4,8 +4,8 @@ Decoding (and preprocessing) and encoding (label resize, overlay, file writes) r
 their own threads, connected to the inference loop by bounded queues, so the runtime is
 never waiting for I/O: OpenCV and NumPy release the GIL in their heavy calls, and with
 a 1-thread runtime the other core does the I/O. End-to-end FPS then stays close to
-model-only FPS (``Stats``). Outputs are written under temporary names and renamed only
-when the whole stream succeeded.
+model-only FPS (``Stats``). Sinks publish their outputs only when the whole stream
+succeeded.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from tqdm import tqdm
 
-from segmnv3.deploy.preprocess import to_input
+from segmnv3.data.config import DataConfig
+from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
+from segmnv3.deploy.runtimes import Backend, Predictor, build_predictor
 
 _DONE = object()  # end-of-stream marker between the threads
 
@@ -38,10 +41,9 @@ class Stats:
     def end_to_end_fps(self) -> float:
         return self.frames / self.wall_seconds if self.wall_seconds else 0.0
 
-    def to_dict(self) -> dict:
-        return {"frames": self.frames, "model_fps": self.model_fps,
-                "end_to_end_fps": self.end_to_end_fps,
-                "end_to_end_vs_model_only": self.end_to_end_fps / max(self.model_fps, 1e-9)}  # fmt: skip
+    @property
+    def end_to_end_vs_model_only(self) -> float:
+        return self.end_to_end_fps / max(self.model_fps, 1e-9)
 
 
 class _Worker(threading.Thread):
@@ -76,8 +78,17 @@ def _raise_worker_error(workers) -> None:
             raise worker.error
 
 
-def segment_stream(frames, predictor, sink, *, size: tuple[int, int] | None, total=None,
-                   queue_size: int = 4, max_frames: int | None = None) -> Stats:  # fmt: skip
+def segment_stream(
+    frames,
+    predictor,
+    sink,
+    *,
+    size: tuple[int, int] | None,
+    data: DataConfig = DEFAULT_DATA,
+    total: int | None = None,
+    queue_size: int = 4,
+    max_frames: int | None = None,
+) -> Stats:
     """Segment every frame of ``frames`` and hand results to ``sink``.
 
     Args:
@@ -86,6 +97,7 @@ def segment_stream(frames, predictor, sink, *, size: tuple[int, int] | None, tot
             fixed size can be built per size), see ``PredictorCache``.
         sink: object with ``write(name, frame, labels)`` (labels (h, w) uint8 at network size).
         size: network (H, W); None = each frame's own size.
+        data: the model's data config (normalisation).
         total: frame count for the progress bar, if known.
         max_frames: stop after this many frames (webcams).
     """
@@ -97,7 +109,7 @@ def segment_stream(frames, predictor, sink, *, size: tuple[int, int] | None, tot
         for index, (name, frame) in enumerate(frames):
             if stop.is_set() or (max_frames is not None and index >= max_frames):
                 break
-            if not _put(decoded, (name, frame, to_input(frame, size)), stop):
+            if not _put(decoded, (name, frame, to_input(frame, size, data)), stop):
                 return
         _put(decoded, _DONE, stop)
 
@@ -158,58 +170,33 @@ class PredictorCache:
 
     Args:
         model: the PyTorch model.
-        backend: ``eager``, ``onnxruntime`` or ``openvino``.
+        backend: an fp32 backend (``eager``, ``onnxruntime`` or ``openvino``).
         workdir: folder for exported graphs.
         device: torch device (eager only).
         threads: runtime threads.
     """
 
-    def __init__(self, model, backend: str, workdir, *, device: str = "cpu", threads: int = 1):
-        self.model, self.backend, self.workdir = model, backend, workdir
+    def __init__(
+        self, model, backend: Backend, workdir: str | Path, *, device: str = "cpu", threads: int = 1
+    ):
+        if backend.precision != "fp32":
+            raise ValueError(f"streams run fp32 backends, not {backend.name}")
+        self.model, self.backend, self.workdir = model, backend, Path(workdir)
         self.device, self.threads = device, threads
-        self.cache: dict[tuple[int, int] | None, object] = {}
+        self.cache: dict[tuple[int, int] | None, Predictor] = {}
 
-    def __call__(self, size) -> object:
+    def __call__(self, size) -> Predictor:
         size = (int(size[0]), int(size[1]))
-        key = None if self.backend == "eager" else size  # eager takes any size
+        key = None if self.backend.runtime == "eager" else size  # eager takes any size
         if key not in self.cache:
             self.cache[key] = self._build(size)
         return self.cache[key]
 
-    def _build(self, size: tuple[int, int]):
-        from pathlib import Path
+    def _build(self, size: tuple[int, int]) -> Predictor:
+        from segmnv3.deploy.export.graphs import export_onnx
 
-        from segmnv3.deploy.export import export_onnx
-        from segmnv3.deploy.runtimes import EagerPredictor, OnnxRuntimePredictor, OpenVinoPredictor
-
-        if self.backend == "eager":
-            return EagerPredictor(self.model, device=self.device, threads=self.threads)
-        path = Path(self.workdir) / f"labels_{size[0]}x{size[1]}.onnx"
-        export_onnx(self.model, path, size, output="labels")
-        if self.backend == "onnxruntime":
-            return OnnxRuntimePredictor(path, threads=self.threads)
-        return OpenVinoPredictor(path, threads=self.threads)
-
-
-def measure_video(model, clip, output, *, backend: str = "onnxruntime", threads: int = 1,
-                  size: tuple[int, int] | None = None) -> dict:  # fmt: skip
-    """Model-only vs end-to-end FPS of the overlay pipeline on ``clip`` (benchmark helper)."""
-    import tempfile
-    from pathlib import Path
-
-    from segmnv3.deploy.sinks import VideoSink
-    from segmnv3.deploy.sources import open_source
-
-    source = open_source(str(clip))
-    with tempfile.TemporaryDirectory(prefix="segmnv3-video-") as workdir:
-        runtimes = PredictorCache(model, backend, workdir, threads=threads)
-        runtimes(size or source.size)  # export before the clock starts, as `infer` does
-        sink = VideoSink(Path(output), source.fps, source.size, alpha=0.5)
-        try:
-            stats = segment_stream(source.frames(), runtimes, sink, size=size,
-                                   total=source.count)  # fmt: skip
-        except BaseException:
-            sink.discard()
-            raise
-        sink.commit()
-    return {"backend": backend, "size": list(size or source.size), **stats.to_dict()}
+        source = self.model
+        if self.backend.runtime != "eager":
+            path = self.workdir / f"labels_{size[0]}x{size[1]}.onnx"
+            source = export_onnx(self.model, path, size, output="labels")
+        return build_predictor(self.backend, source, threads=self.threads, device=self.device)

@@ -74,14 +74,18 @@ def open_source(text: str) -> Source:
             raise UserError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return Source("images", path.name, paths=paths, count=len(paths))
     if any(c in text for c in "*?["):
-        paths = sorted(Path(p) for p in glob.glob(text, recursive=True)
-                       if Path(p).suffix.lower() in IMAGE_SUFFIXES)  # fmt: skip
+        paths = sorted(
+            Path(p)
+            for p in glob.glob(text, recursive=True)
+            if Path(p).suffix.lower() in IMAGE_SUFFIXES
+        )
         if not paths:
             raise UserError(f"pattern {text!r} matches no image files")
         return Source("images", "glob", paths=paths, count=len(paths))
     if not path.exists():
-        raise UserError(f"input {path} does not exist; give a video, image, folder, glob or "
-                        "webcam index")  # fmt: skip
+        raise UserError(
+            f"input {path} does not exist; give a video, image, folder, glob or webcam index"
+        )
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return Source("images", path.stem, paths=[path], count=1)
     return _open_capture(cv2.VideoCapture(str(path)), path.stem, "video", str(path))
@@ -91,13 +95,17 @@ def _open_capture(capture, name: str, kind: str, text: str) -> Source:
     """Check a VideoCapture can deliver a first frame; read fps, size and frame count."""
     what = f"webcam {text}" if kind == "webcam" else f"video {text}"
     if not capture.isOpened():
-        raise UserError(f"cannot open {what}: not a video OpenCV can read (unsupported "
-                        "container or codec?) or no such device")  # fmt: skip
+        raise UserError(
+            f"cannot open {what}: not a video OpenCV can read (unsupported "
+            "container or codec?) or no such device"
+        )
     ok, _ = capture.read()
     if not ok:
         capture.release()
-        raise UserError(f"cannot decode the first frame of {what} (unsupported codec or "
-                        "corrupt file); re-encode it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4")  # fmt: skip
+        raise UserError(
+            f"cannot decode the first frame of {what} (unsupported codec or "
+            "corrupt file); re-encode it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4"
+        )
     if kind == "video":  # start again at frame 0 (seeking is unreliable for some codecs)
         capture.release()
         capture = cv2.VideoCapture(text)

@@ -1,6 +1,6 @@
 """One ``Predictor`` interface over eager PyTorch, ONNX Runtime and OpenVINO.
 
-A predictor maps a normalised NCHW float32 batch (see ``preprocess.to_input``) to logits
+A predictor maps a normalised NCHW float32 batch (see ``inference.preprocess.to_input``) to logits
 ``(N, C, H, W)`` float32 (``logits``) or to train-id labels ``(N, H, W)`` uint8
 (``predict``). Each backend is configured for single-stream CPU latency: a fixed thread
 count, the runtime's full graph optimisation, and, for eager PyTorch, channels_last
@@ -15,19 +15,26 @@ from pathlib import Path
 import numpy as np
 
 from segmnv3.core.errors import UserError
+from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO, Backend
 from segmnv3.deploy.signal_stack import preserved_signal_stack
-
-BACKENDS = ("eager", "onnxruntime", "openvino")
 
 
 class Predictor(ABC):
     """Runs a segmentation network on NCHW float32 batches.
 
+    Build one with ``segmnv3.deploy.runtimes.build_predictor``.
+
     Attributes:
-        name: short backend label used in reports (e.g. ``onnxruntime``).
+        backend: the runtime and precision it runs (fixed at construction).
     """
 
-    name: str = "predictor"
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    @property
+    def name(self) -> str:
+        """Short backend label used in reports (e.g. ``openvino-int8``)."""
+        return self.backend.name
 
     @abstractmethod
     def logits(self, batch: np.ndarray) -> np.ndarray:
@@ -48,12 +55,12 @@ class EagerPredictor(Predictor):
         channels_last: run in NHWC memory layout (faster on CPU for depthwise convs).
     """
 
-    name = "eager"
-
     def __init__(
         self, model, *, device: str = "cpu", threads: int | None = None, channels_last: bool = True
     ):
         import torch
+
+        super().__init__(EAGER)
 
         if threads is not None:
             torch.set_num_threads(threads)
@@ -86,14 +93,17 @@ class OnnxRuntimePredictor(Predictor):
     """ONNX Runtime CPU session (full graph optimisation, sequential execution).
 
     Args:
-        path: the ``.onnx`` file (fp32, or int8 QDQ/QOperator from ``deploy.quantize``).
+        path: the ``.onnx`` file (fp32, or int8 QDQ from ``deploy.export.quantize``).
+        backend: what the file is (an ``onnxruntime`` backend: fp32 or int8).
         threads: intra-op threads; 1 matches the paper's single-core figures.
     """
 
-    name = "onnxruntime"
-
-    def __init__(self, path: str | Path, *, threads: int = 1):
+    def __init__(self, path: str | Path, *, backend: Backend = ONNXRUNTIME, threads: int = 1):
         import onnxruntime as ort
+
+        if backend.runtime != "onnxruntime":
+            raise ValueError(f"OnnxRuntimePredictor cannot run backend {backend.name}")
+        super().__init__(backend)
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -129,7 +139,7 @@ def _onnxruntime_graph(path: str | Path) -> str | bytes:
     """
     import onnx
 
-    from segmnv3.deploy.graph_rewrite import resize_in_channels_last
+    from segmnv3.deploy.runtimes.graph_rewrite import resize_in_channels_last
 
     model = onnx.load(str(path))
     return model.SerializeToString() if resize_in_channels_last(model) else str(path)
@@ -140,20 +150,22 @@ class OpenVinoPredictor(Predictor):
 
     Args:
         path: an ``.onnx`` file or OpenVINO IR ``.xml``.
+        backend: an ``openvino`` backend; its float precision becomes the inference
+            precision hint: ``f32`` for exact fp32 (OpenVINO's default on AMX/avx512_bf16
+            CPUs is bf16, which is not fp32 parity), or ``bf16``.
         threads: inference threads.
-        precision: ``f32`` for exact fp32 (OpenVINO's default on AMX/avx512_bf16 CPUs is
-            bf16, which is not fp32 parity), or ``bf16``.
     """
 
-    name = "openvino"
-
-    def __init__(self, path: str | Path, *, threads: int = 1, precision: str = "f32"):
+    def __init__(self, path: str | Path, *, backend: Backend = OPENVINO, threads: int = 1):
         import openvino as ov
 
+        if backend.runtime != "openvino":
+            raise ValueError(f"OpenVinoPredictor cannot run backend {backend.name}")
+        super().__init__(backend)
         config = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_NUM_THREADS": threads,
-            "INFERENCE_PRECISION_HINT": precision,
+            "INFERENCE_PRECISION_HINT": _precision_hint(backend),
         }
         try:
             with preserved_signal_stack():
@@ -162,8 +174,6 @@ class OpenVinoPredictor(Predictor):
             raise UserError(f"OpenVINO cannot load {path}: {error}") from None
         self.request = self.compiled.create_infer_request()
         self.output = _output_kind(self.compiled.outputs[0].get_any_name(), path)
-        if precision != "f32":
-            self.name = f"openvino-{precision}"
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         with preserved_signal_stack():
@@ -175,6 +185,12 @@ class OpenVinoPredictor(Predictor):
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return _labels(self._run(batch), self.output)
+
+
+def _precision_hint(backend: Backend) -> str:
+    """OpenVINO's INFERENCE_PRECISION_HINT: bf16 for bf16 (or int8 with bf16 float parts)."""
+    bf16 = backend.precision == "bf16" or backend.float_precision == "bf16"
+    return "bf16" if bf16 else "f32"
 
 
 def _output_kind(name: str, path: str | Path) -> str:

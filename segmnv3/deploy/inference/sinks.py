@@ -1,22 +1,25 @@
 """Where ``segmnv3 infer`` writes: an overlay video, overlay images, label PNGs.
 
-Nothing appears under its final name before it is complete: a video is written as
-``.<name>.partial.<ext>`` and renamed by ``commit``; mask folders likewise; each image is
-written to a temporary name and renamed. ``discard`` removes everything of a failed run.
+Nothing appears under its final name before it is complete (``segmnv3.core.files``): a
+video is written to its atomic temporary and published by ``commit``; each image PNG is
+written atomically; a mask folder is filled under a staging name and swapped in by
+``commit``. ``discard`` removes everything of a failed run.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.files import atomic_path
 from segmnv3.data.labels import overlay
-from segmnv3.deploy.preprocess import resize_labels
+from segmnv3.deploy.inference.preprocess import resize_labels
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
 
@@ -30,20 +33,25 @@ def check_writable(folder: Path) -> Path:
         probe.unlink()
     except OSError as error:
         raise UserError(
-            f"--output {folder} is not writable ({error.strerror}); choose another folder"
+            f"output folder {folder} is not writable ({error.strerror}); choose another folder"
         ) from None
     return folder
 
 
-def _write_png(path: Path, image: np.ndarray) -> None:
-    temporary = path.with_name(f".{path.stem}.partial.png")
-    if not cv2.imwrite(str(temporary), image):
-        raise UserError(f"cannot write {path} (disk full or not writable?)")
-    os.replace(temporary, path)
+def write_png(path: Path, image: np.ndarray) -> Path:
+    """Write a PNG atomically; UserError when OpenCV cannot."""
+    with atomic_path(path) as temporary:
+        if not cv2.imwrite(str(temporary), image):
+            raise UserError(f"cannot write {path} (disk full or not writable?)")
+    return path
+
+
+class _Discarded(Exception):
+    """Thrown into a staged file's context to drop it instead of publishing it."""
 
 
 class _Masks:
-    """Optional label PNGs (train ids 0..18) in a folder renamed into place at the end."""
+    """Optional label PNGs (train ids 0..18) in a staging folder swapped in at the end."""
 
     def __init__(self, folder: Path | None):
         self.folder = folder
@@ -54,7 +62,7 @@ class _Masks:
 
     def write(self, name: str, labels: np.ndarray) -> None:
         if self.partial is not None:
-            _write_png(self.partial / f"{name}.png", labels)
+            write_png(self.partial / f"{name}.png", labels)
 
     def commit(self) -> None:
         if self.partial is not None:
@@ -78,17 +86,30 @@ class VideoSink:
         show: also display each frame (``cv2.imshow``).
     """
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int], alpha: float,
-                 masks: Path | None = None, show: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        fps: float,
+        size: tuple[int, int],
+        alpha: float,
+        masks: Path | None = None,
+        show: bool = False,
+    ):
         self.path, self.alpha, self.size, self.show = path, alpha, size, show
-        self.partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        self._staged: AbstractContextManager[Path] = atomic_path(path)
+        temporary = self._staged.__enter__()  # published by commit, dropped by discard
         fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(path.suffix.lower(), "mp4v"))
-        self.writer = cv2.VideoWriter(str(self.partial), fourcc, fps, (size[1], size[0]))
+        self.writer = cv2.VideoWriter(str(temporary), fourcc, fps, (size[1], size[0]))
         if not self.writer.isOpened():
-            self.partial.unlink(missing_ok=True)
-            raise UserError(f"OpenCV cannot write video {path} (codec for {path.suffix!r} "
-                            "unavailable or folder not writable); try an .avi or .mp4 name")  # fmt: skip
+            self._drop()
+            raise UserError(
+                f"OpenCV cannot write video {path} (codec for {path.suffix!r} unavailable or "
+                "folder not writable); try an .avi or .mp4 name"
+            )
         self.masks = _Masks(masks)
+
+    def _drop(self) -> None:
+        self._staged.__exit__(_Discarded, _Discarded(), None)
 
     def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
         labels = resize_labels(labels, frame.shape[:2])  # (H, W) uint8
@@ -100,13 +121,13 @@ class VideoSink:
 
     def commit(self) -> list[Path]:
         self.writer.release()
-        os.replace(self.partial, self.path)
+        self._staged.__exit__(None, None, None)
         self.masks.commit()
         return [self.path] + ([self.masks.folder] if self.masks.folder else [])
 
     def discard(self) -> None:
         self.writer.release()
-        self.partial.unlink(missing_ok=True)
+        self._drop()
         self.masks.discard()
 
 
@@ -124,8 +145,7 @@ class ImageSink:
         if self.save_masks:
             targets.append((self.folder / f"{name}_mask.png", labels))
         for path, image in targets:
-            _write_png(path, image)
-            self.written.append(path)
+            self.written.append(write_png(path, image))
         if self.show:
             show_frame(blended)
 
@@ -133,7 +153,7 @@ class ImageSink:
         return self.written
 
     def discard(self) -> None:
-        """Each image is complete once renamed; those of a failed run are kept (and listed)."""
+        """Each image is complete once published; those of a failed run are kept."""
 
 
 def check_gui() -> None:
@@ -141,9 +161,10 @@ def check_gui() -> None:
     try:
         cv2.namedWindow("segmnv3")
     except cv2.error:
-        raise UserError("--show: this OpenCV build has no GUI support (opencv-python-headless "
-                        "is installed); drop --show and open the written files, or install "
-                        "opencv-python in its place") from None  # fmt: skip
+        raise UserError(
+            "showing frames: this OpenCV build has no GUI support (opencv-python-headless is "
+            "installed); open the written files instead, or install opencv-python in its place"
+        ) from None
 
 
 def show_frame(image: np.ndarray) -> None:

@@ -1,0 +1,174 @@
+"""Benchmark results -> Markdown tables, PNG charts, and the files of ``segmnv3 bench``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from segmnv3.core.files import atomic_path, write_text_atomic
+from segmnv3.deploy.bench.results import BenchmarkResult
+from segmnv3.deploy.bench.targets import TARGETS
+
+
+def _fmt(value, spec: str = ".2f", unit: str = "") -> str:
+    return "-" if value is None else format(value, spec) + unit
+
+
+def markdown(result: BenchmarkResult) -> str:
+    """The whole report as Markdown."""
+    lines = _header(result) + _models_table(result)
+    for label, size in result.sizes.items():
+        lines += _latency_table(result, label, size)
+    lines += [
+        "",
+        "## Peak resident memory, one image at the largest size (fresh process)",
+        "",
+        "| model | backend | peak RSS MB |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {m.model} | {m.backend} | {m.peak_rss_mb:.0f} |" for m in result.memory]
+    video = result.video
+    if video:
+        lines += [
+            "",
+            "## Video",
+            "",
+            f"{video.frames} frames {list(video.size)}, backend {video.backend}: model-only "
+            f"{video.model_fps:.2f} FPS, end-to-end {video.end_to_end_fps:.2f} FPS "
+            f"(ratio {video.end_to_end_vs_model_only:.2f}).",
+        ]
+    return "\n".join(lines + _targets_table(result)) + "\n"
+
+
+def _header(result: BenchmarkResult) -> list[str]:
+    cpu, load = result.cpu, result.load_average
+    return [
+        "# segmnv3 CPU benchmark",
+        "",
+        f"CPU: {cpu.model_name}; {result.threads} thread(s); fp32 peak "
+        f"{cpu.peak_fp32_gmacs:.1f} GMAC/s = {cpu.method}; int8 VNNI peak "
+        f"{_fmt(cpu.peak_int8_vnni_gmacs, '.1f')} GMAC/s. Load average (1 min) before / "
+        f"after: {load['before'][0]:.2f} / {load['after'][0]:.2f} (shared machine: timings "
+        "are noisy; all backends were timed interleaved, round after round, so they share "
+        "the noise).",
+        f"Warm-up {result.warmup}, then {result.repeats} timed runs each; latency = "
+        "network only (normalised input -> logits), batch 1.",
+    ]
+
+
+def _models_table(result: BenchmarkResult) -> list[str]:
+    lines = [
+        "",
+        "## Models (ours / paper Table 7-8)",
+        "",
+        "| model | params | MAdds half | MAdds full | fp32 floor half / full | paper mIoU "
+        "| paper CPU(f) | paper CPU(h) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    peak = result.cpu.peak_fp32_gmacs * 1e9  # MAC/s: the floor is MAdds / peak
+    for m in result.models:
+        p = m.paper
+        half, full = m.madds.get("half", 0), m.madds.get("full", 0)
+        paper_params = f" / {p.params_m:.2f}M" if p else ""
+        paper_full = f" / {p.madds_full_b:.2f}B" if p else ""
+        paper_half = f" / {p.madds_half_b:.2f}B" if p and p.madds_half_b else ""
+        lines.append(
+            f"| {m.name} | {m.params / 1e6:.2f}M{paper_params} "
+            f"| {half / 1e9:.2f}B{paper_half} | {full / 1e9:.2f}B{paper_full} "
+            f"| {1000 * half / peak:.1f} / {1000 * full / peak:.1f} ms "
+            f"| {_fmt(p.miou if p else None)} "
+            f"| {_fmt(p.cpu_full_s if p else None, '.2f', ' s')} "
+            f"| {_fmt(p.cpu_half_ms if p else None, '.0f', ' ms')} |"
+        )
+    return lines
+
+
+def _latency_table(result: BenchmarkResult, label: str, size: tuple[int, int]) -> list[str]:
+    lines = [
+        "",
+        f"## Latency at {label} resolution ({size[0]}x{size[1]})",
+        "",
+        "| model | backend | median ms | p90 ms | min ms | x torchvision eager | GMAC/s "
+        "| % fp32 peak | argmax agreement with eager |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in (r for r in result.latency if r.resolution == label):
+        lines.append(
+            f"| {r.model} | {r.backend} | {r.timing.median_ms:.1f} | {r.timing.p90_ms:.1f} "
+            f"| {r.timing.min_ms:.1f} | {r.ratio_to_torchvision_eager:.3f} "
+            f"| {r.gmacs_per_s:.1f} | {r.pct_fp32_peak:.1f} "
+            f"| {100 * r.agreement_with_eager:.2f}% |"
+        )
+    return lines
+
+
+def _targets_table(result: BenchmarkResult) -> list[str]:
+    targets = result.targets
+    if targets is None:
+        return []
+    lines = [
+        "",
+        f"## Targets ({targets.model}; fastest fp32: {targets.fastest_fp32_backend},"
+        f" int8: {targets.int8_backend})",
+        "",
+        "| target | value | limit | met |",
+        "|---|---|---|---|",
+    ]
+    for target in TARGETS:
+        t = targets.results[target.name]
+        sign = "<=" if t.kind == "max" else ">="
+        lines.append(f"| {target.name} | {_fmt(t.value, '.3f')} | {sign} {t.limit} | {t.met} |")
+    return lines
+
+
+def write_report(result: BenchmarkResult, out_dir: Path) -> list[Path]:
+    """``bench.json``, ``bench.md`` and the two charts under ``out_dir``, each atomically."""
+    json_path = write_text_atomic(out_dir / "bench.json", json.dumps(result.to_dict(), indent=2))
+    report = write_text_atomic(out_dir / "bench.md", markdown(result))
+    return [json_path, report, *charts(result, out_dir)]
+
+
+def charts(result: BenchmarkResult, out_dir: Path) -> list[Path]:
+    """Latency vs MAdds per backend (log-log), and half/full bars of the first model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    madds = {m.name: m.madds for m in result.models}
+    figure, axis = plt.subplots(figsize=(8, 5.5))
+    for backend in sorted({r.backend.name for r in result.latency}):
+        rows = [r for r in result.latency if r.backend.name == backend]
+        xs = [madds[r.model][r.resolution] / 1e9 for r in rows]
+        axis.scatter(xs, [r.median_ms for r in rows], label=backend, s=28)
+    every = [v / 1e9 for m in madds.values() for v in m.values()]
+    span = [min(every), max(every)]
+    floor = [g / result.cpu.peak_fp32_gmacs * 1000 for g in span]  # ms at fp32 peak
+    axis.plot(span, floor, "k--", linewidth=1, label="compute floor (fp32 FMA peak)")
+    title = f"Latency vs MAdds ({result.threads} thread)"
+    axis.set(xscale="log", yscale="log", xlabel="GMAdds", ylabel="median latency (ms)", title=title)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    scatter = _save(figure, out_dir / "latency_vs_madds.png")
+
+    first = result.models[0]
+    names = [b.name for b in first.backends]
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    width = 0.4
+    for shift, label in ((-width / 2, "half"), (width / 2, "full")):
+        rows = [result.latency_of(first.name, b, label) for b in first.backends]
+        values = [row.median_ms if row else 0 for row in rows]
+        axis.bar([i + shift for i in range(len(names))], values, width, label=label)
+    axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axis.set(ylabel="median latency (ms)", title=f"{first.name}: half vs full resolution")
+    axis.legend()
+    return [scatter, _save(figure, out_dir / "latency_half_full.png")]
+
+
+def _save(figure, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path

@@ -1,0 +1,228 @@
+"""``segmnv3 bench`` end to end: predictors per backend, interleaved timing, memory, video.
+
+For each resolution every (subject, backend) gets a predictor, then all of them are
+timed interleaved; each latency is reported as a ratio to torchvision's eager model
+measured in the same rounds, and as a fraction of the core's fp32 FMA peak.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from segmnv3.deploy.bench.files import BenchFiles
+from segmnv3.deploy.bench.results import (
+    BenchmarkResult,
+    CpuInfo,
+    LatencyResult,
+    MemoryResult,
+    ModelResult,
+    VideoResult,
+)
+from segmnv3.deploy.bench.subjects import REFERENCE, Subject
+from segmnv3.deploy.bench.timing import agreement, cpu_peak, time_interleaved
+from segmnv3.deploy.runtimes import Backend, Predictor, build_predictor
+from segmnv3.deploy.runtimes.backend import (
+    EAGER,
+    ONNXRUNTIME,
+    ONNXRUNTIME_INT8,
+    OPENVINO,
+    OPENVINO_BF16,
+    OPENVINO_INT8,
+)
+
+MEMORY_BACKENDS = (EAGER, ONNXRUNTIME, OPENVINO, OPENVINO_BF16, ONNXRUNTIME_INT8, OPENVINO_INT8)
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How to benchmark.
+
+    Attributes:
+        sizes: resolution label (``half``, ``full``) -> (H, W).
+        threads: threads of every runtime.
+        warmup: untimed runs of each predictor first.
+        repeats: timed rounds.
+        calib_images: training images for int8 calibration.
+        agreement_images: val images for the argmax agreement with eager.
+        fma_units: FMA pipes per core, for the compute floor.
+        quick: the CI mode (recorded in the result).
+    """
+
+    sizes: dict[str, tuple[int, int]]
+    threads: int = 1
+    warmup: int = 2
+    repeats: int = 10
+    calib_images: int = 8
+    agreement_images: int = 2
+    fma_units: int = 2
+    quick: bool = False
+
+
+@dataclass
+class _Run:
+    """What every resolution of one run shares."""
+
+    subjects: list[Subject]
+    settings: BenchSettings
+    calibration: list[Path]
+    val_images: list[np.ndarray]
+    workdir: Path
+    cpu: CpuInfo
+    files: dict[tuple[str, tuple[int, int]], BenchFiles]
+    params: dict[str, int]
+    madds: dict[str, dict[str, int]]  # subject -> resolution label -> MAdds
+
+    def files_of(self, subject: Subject, size: tuple[int, int]) -> BenchFiles:
+        key = (subject.name, size)
+        if key not in self.files:
+            self.files[key] = BenchFiles(subject, size, self.workdir, self.calibration)
+        return self.files[key]
+
+
+def run_benchmark(
+    subjects: list[Subject],
+    settings: BenchSettings,
+    *,
+    data_root: Path,
+    workdir: Path,
+    video: Callable[[Subject], VideoResult] | None = None,
+) -> BenchmarkResult:
+    """Time every subject on every backend at each size; measure memory at the largest.
+
+    Args:
+        subjects: the first is the target model (row 8 by default), then the baselines.
+        settings: sizes, threads, repeats, image counts.
+        data_root: Cityscapes-layout images (calibration: train, agreement: val).
+        workdir: folder for exported and quantized files.
+        video: optional measurement of the video pipeline on the first subject.
+    """
+    import cv2
+    import torch
+
+    from segmnv3.data.cityscapes import find_pairs
+
+    torch.set_num_threads(settings.threads)
+    workdir.mkdir(parents=True, exist_ok=True)
+    val_paths = find_pairs(data_root, "val")[0][: settings.agreement_images]
+    run = _Run(
+        subjects=subjects,
+        settings=settings,
+        calibration=find_pairs(data_root, "train")[0][: settings.calib_images],
+        val_images=[cv2.imread(str(p), cv2.IMREAD_COLOR) for p in val_paths],
+        workdir=workdir,
+        cpu=cpu_peak(settings.fma_units),
+        files={},
+        params={},
+        madds={s.name: {} for s in subjects},
+    )
+    load_before = os.getloadavg()
+    latency = []
+    for label, size in settings.sizes.items():
+        latency += _bench_resolution(run, label, size)
+    largest = max(settings.sizes.values(), key=lambda s: s[0] * s[1])
+    memory = _measure_memory(run, subjects[0], largest)
+    return BenchmarkResult(
+        cpu=run.cpu,
+        threads=settings.threads,
+        warmup=settings.warmup,
+        repeats=settings.repeats,
+        sizes=dict(settings.sizes),
+        load_average={"before": tuple(load_before), "after": tuple(os.getloadavg())},
+        calibration_images=len(run.calibration),
+        agreement_images=len(run.val_images),
+        models=[_model_result(run, s) for s in subjects],
+        latency=latency,
+        memory=memory,
+        video=video(subjects[0]) if video else None,
+        quick=settings.quick,
+    )
+
+
+def _predictors(run: _Run, subject: Subject, size: tuple[int, int]) -> dict[Backend, Predictor]:
+    """backend -> predictor for ``subject`` at ``size``."""
+    files = run.files_of(subject, size)
+    threads = run.settings.threads
+    return {
+        backend: build_predictor(
+            backend, subject.model if backend == EAGER else files.graph(backend), threads=threads
+        )
+        for backend in subject.backends
+    }
+
+
+def _bench_resolution(run: _Run, label: str, size: tuple[int, int]) -> list[LatencyResult]:
+    """Every (subject, backend) at one size: latency, ratio, % of peak, argmax agreement."""
+    from segmnv3 import profile
+    from segmnv3.deploy.inference.preprocess import to_input
+
+    predictors: dict[tuple[str, Backend], Predictor] = {}
+    desc = f"preparing {label} {size[0]}x{size[1]}"
+    for subject in tqdm(run.subjects, desc=desc, leave=False):
+        counts = profile(subject.model, size)
+        run.params[subject.name], run.madds[subject.name][label] = counts.params, counts.madds
+        for backend, predictor in _predictors(run, subject, size).items():
+            predictors[subject.name, backend] = predictor
+    batch = np.random.default_rng(0).standard_normal((1, 3, *size), dtype=np.float32)
+    runners = {key: (lambda p=p: p.logits(batch)) for key, p in predictors.items()}
+    settings = run.settings
+    total = len(runners) * (settings.warmup + settings.repeats)
+    with tqdm(total=total, desc=f"timing {label}", unit="run", leave=False) as bar:
+        timings = time_interleaved(
+            runners, warmup=settings.warmup, repeats=settings.repeats, progress=bar
+        )
+    data = {s.name: s.data for s in run.subjects}
+    reference_ms = timings[REFERENCE].median_ms
+    peak = run.cpu.peak_fp32_gmacs * 1e9
+    rows = []
+    for (name, backend), timing in timings.items():
+        batches = [to_input(image, size, data[name]) for image in run.val_images]
+        macs_per_s = run.madds[name][label] / (timing.median_ms / 1000)
+        same = (
+            1.0
+            if backend == EAGER
+            else agreement(predictors[name, EAGER], predictors[name, backend], batches)
+        )
+        rows.append(
+            LatencyResult(
+                model=name,
+                backend=backend,
+                resolution=label,
+                size=size,
+                timing=timing,
+                ratio_to_torchvision_eager=timing.median_ms / reference_ms,
+                gmacs_per_s=macs_per_s / 1e9,
+                pct_fp32_peak=100 * macs_per_s / peak,
+                agreement_with_eager=same,
+            )
+        )
+    return rows
+
+
+def _measure_memory(run: _Run, subject: Subject, size: tuple[int, int]) -> list[MemoryResult]:
+    """Peak RSS of a fresh process segmenting one ``size`` image, per backend."""
+    from segmnv3.deploy.bench.memory import measure_peak_rss
+
+    files = run.files_of(subject, size)
+    results = []
+    for backend in tqdm(MEMORY_BACKENDS, desc="peak memory", leave=False):
+        path = files.checkpoint() if backend == EAGER else files.graph(backend)
+        probe = measure_peak_rss(backend, path, size)
+        results.append(MemoryResult(subject.name, backend, size, probe.peak_rss_mb, probe.seconds))
+    return results
+
+
+def _model_result(run: _Run, subject: Subject) -> ModelResult:
+    return ModelResult(
+        name=subject.name,
+        baseline=subject.baseline,
+        params=run.params.get(subject.name, 0),
+        madds=dict(run.madds[subject.name]),
+        backends=tuple(subject.backends),
+        paper=subject.paper,
+    )

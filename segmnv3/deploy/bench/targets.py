@@ -1,0 +1,69 @@
+"""The issue's performance targets as data, and their assessment on a benchmark result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from segmnv3.deploy.bench.results import BenchmarkResult, LatencyResult, TargetResult, Targets
+from segmnv3.deploy.bench.subjects import REFERENCE
+from segmnv3.deploy.runtimes.backend import EAGER, FP32_BACKENDS, INT8_TUNED
+
+
+@dataclass(frozen=True)
+class Target:
+    """A limit a figure must stay under (``max``) or reach (``min``)."""
+
+    name: str
+    limit: float
+    kind: Literal["max", "min"]
+    description: str
+
+    def assess(self, value: float | None) -> TargetResult:
+        met = (
+            None
+            if value is None
+            else (value <= self.limit if self.kind == "max" else value >= self.limit)
+        )
+        return TargetResult(value, self.limit, self.kind, met)
+
+
+TARGETS = (
+    Target(
+        "fastest_fp32_vs_torchvision_eager_half",
+        0.30,
+        "max",
+        "fastest fp32 runtime / torchvision eager, half resolution",
+    ),
+    Target("int8_vs_fastest_fp32_half", 0.75, "max", "fastest tuned int8 / fastest fp32, half"),
+    Target("int8_agreement_half", 0.99, "min", "argmax agreement of that int8 with eager"),
+    Target("full_vs_half_fastest_fp32", 4.3, "max", "full / half latency of the fastest fp32"),
+    Target("video_end_to_end_vs_model_only", 0.8, "min", "video end-to-end FPS / model-only"),
+    Target("eager_peak_rss_mb", 1200.0, "max", "peak RSS (MB) of eager on one full image"),
+)
+
+
+def assess_targets(result: BenchmarkResult) -> Targets:
+    """The targets for the first model (row 8 by default): value, limit, met."""
+    first = result.models[0]
+    half = {b: result.latency_of(first.name, b, "half") for b in first.backends}
+    fp32 = _fastest(half[b] for b in FP32_BACKENDS)
+    int8 = _fastest(half[b] for b in INT8_TUNED)
+    full = result.latency_of(first.name, fp32.backend, "full")
+    reference = result.latency_of(*REFERENCE, "half")
+    eager_rss = next(m.peak_rss_mb for m in result.memory if m.backend == EAGER)
+    video = result.video
+    values = {
+        "fastest_fp32_vs_torchvision_eager_half": fp32.median_ms / reference.median_ms,
+        "int8_vs_fastest_fp32_half": int8.median_ms / fp32.median_ms,
+        "int8_agreement_half": int8.agreement_with_eager,
+        "full_vs_half_fastest_fp32": full.median_ms / fp32.median_ms,
+        "video_end_to_end_vs_model_only": None if video is None else video.end_to_end_vs_model_only,
+        "eager_peak_rss_mb": eager_rss,
+    }
+    results = {target.name: target.assess(values[target.name]) for target in TARGETS}
+    return Targets(first.name, results, fp32.backend, int8.backend)
+
+
+def _fastest(rows) -> LatencyResult:
+    return min(rows, key=lambda row: row.median_ms)

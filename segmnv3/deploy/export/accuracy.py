@@ -1,0 +1,80 @@
+"""How much an int8 file loses against fp32: argmax agreement and mIoU on a labelled split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from segmnv3.data.config import DataConfig
+from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
+from segmnv3.deploy.runtimes import Predictor
+
+INT8_TARGET = 0.99  # argmax agreement with fp32 that an int8 file should reach
+
+
+@dataclass
+class Int8Report:
+    """int8 against fp32 on a labelled split."""
+
+    backend: str
+    recipe: str
+    images: int
+    agreement: float
+    miou_fp32: float
+    miou_int8: float
+
+    @property
+    def miou_delta(self) -> float:
+        return self.miou_int8 - self.miou_fp32
+
+    def line(self) -> str:
+        return (
+            f"int8 {self.backend} ({self.recipe}): argmax agreement with fp32 "
+            f"{100 * self.agreement:.2f}% over {self.images} val image(s); mIoU fp32 "
+            f"{100 * self.miou_fp32:.2f} -> int8 {100 * self.miou_int8:.2f} "
+            f"(delta {100 * self.miou_delta:+.2f} points)"
+        )
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "miou_delta": self.miou_delta}
+
+
+def evaluate_int8(
+    fp32: Predictor,
+    int8: Predictor,
+    root: Path,
+    split: str,
+    size: tuple[int, int] | None,
+    *,
+    limit: int | None = None,
+    recipe: str = "",
+    data: DataConfig = DEFAULT_DATA,
+) -> Int8Report:
+    """Argmax agreement and mIoU of both runtimes on ``split`` (labels at network size)."""
+    import cv2
+    import torch
+
+    from segmnv3.core.contract import IGNORE_INDEX, NUM_CLASSES
+    from segmnv3.data.cityscapes import find_pairs, read_mask
+    from segmnv3.data.metrics import ConfusionMatrix
+    from segmnv3.deploy.inference.preprocess import resize_labels
+
+    image_paths, label_paths = find_pairs(root, split)
+    pairs = list(zip(image_paths, label_paths, strict=True))[:limit]
+    matrices = {
+        name: ConfusionMatrix(NUM_CLASSES, ignore_index=IGNORE_INDEX) for name in ("fp32", "int8")
+    }
+    agree = total = 0
+    for image_path, label_path in pairs:
+        batch = to_input(cv2.imread(str(image_path), cv2.IMREAD_COLOR), size, data)
+        mask = read_mask(label_path)  # (H, W) train ids, IGNORE_INDEX for void
+        mask = resize_labels(mask, batch.shape[2:])  # NEAREST keeps IGNORE_INDEX intact
+        reference, candidate = fp32.predict(batch)[0], int8.predict(batch)[0]  # (h, w) uint8
+        agree += int((reference == candidate).sum())
+        total += reference.size
+        matrices["fp32"].update(torch.from_numpy(mask), torch.from_numpy(reference))
+        matrices["int8"].update(torch.from_numpy(mask), torch.from_numpy(candidate))
+    fp32_scores, int8_scores = (matrices[k].compute() for k in ("fp32", "int8"))
+    return Int8Report(
+        int8.name, recipe, len(pairs), agree / max(total, 1), fp32_scores.miou, int8_scores.miou
+    )

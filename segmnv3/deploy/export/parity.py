@@ -1,0 +1,96 @@
+"""Does an exported graph compute what PyTorch computes? Thresholds and the check.
+
+Every fp32 export is followed by a parity check on real images: the largest absolute
+logit difference and the argmax agreement against eager PyTorch, with thresholds stated
+in ``ParityThresholds``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from segmnv3.data.config import DataConfig
+from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
+from segmnv3.deploy.runtimes import Predictor
+
+
+@dataclass(frozen=True)
+class ParityThresholds:
+    """Pass criteria of an export against eager fp32 PyTorch.
+
+    Attributes:
+        max_abs_diff: largest |logit difference| allowed, relative to the logits' scale
+            (``max |logit|``, at least 1): 1e-3 for fp32 runtimes.
+        min_agreement: fraction of pixels whose argmax must match: 99.9% for fp32.
+    """
+
+    max_abs_diff: float = 1e-3
+    min_agreement: float = 0.999
+
+
+@dataclass
+class ParityReport:
+    """Outcome of comparing one runtime with eager PyTorch on ``images`` images."""
+
+    backend: str
+    images: int
+    max_abs_diff: float
+    logit_scale: float
+    agreement: float
+    thresholds: ParityThresholds
+
+    @property
+    def passed(self) -> bool:
+        relative = self.max_abs_diff / max(1.0, self.logit_scale)
+        return relative <= self.thresholds.max_abs_diff and (
+            self.agreement >= self.thresholds.min_agreement
+        )
+
+    def line(self) -> str:
+        """One human-readable line: figures, thresholds and PASS/FAIL."""
+        t = self.thresholds
+        return (
+            f"{self.backend:>16}: max |logit diff| {self.max_abs_diff:.2e} "
+            f"(logit scale {self.logit_scale:.1f}, allowed {t.max_abs_diff:.0e} x scale), "
+            f"argmax agreement {100 * self.agreement:.3f}% (need >= {100 * t.min_agreement:.1f}%)"
+            f" over {self.images} image(s): {'PASS' if self.passed else 'FAIL'}"
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["passed"] = self.passed
+        return data
+
+
+def check_parity(
+    reference: Predictor,
+    candidate: Predictor,
+    images: list[np.ndarray],
+    size: tuple[int, int] | None,
+    thresholds: ParityThresholds = ParityThresholds(),
+    data: DataConfig = DEFAULT_DATA,
+) -> ParityReport:
+    """Compare ``candidate`` with eager PyTorch on real BGR images.
+
+    Args:
+        reference: the eager fp32 model.
+        candidate: the exported runtime.
+        images: BGR uint8 frames (e.g. from the synthetic set).
+        size: network input (H, W) the export was made for; None = each image's own size.
+        thresholds: pass criteria.
+        data: the model's data config (normalisation).
+    """
+    worst, scale, agree, total = 0.0, 0.0, 0, 0
+    for image in images:
+        batch = to_input(image, size, data)  # (1, 3, H, W)
+        expected = reference.logits(batch)  # (1, C, H, W)
+        actual = candidate.logits(batch)
+        worst = max(worst, float(np.abs(expected - actual).max()))
+        scale = max(scale, float(np.abs(expected).max()))
+        agree += int((expected.argmax(1) == actual.argmax(1)).sum())
+        total += expected.shape[0] * expected.shape[2] * expected.shape[3]
+    return ParityReport(
+        candidate.name, len(images), worst, scale, agree / max(total, 1), thresholds
+    )

@@ -1,0 +1,25 @@
+"""Images for calibration, parity and agreement: a Cityscapes-layout root, or a synthetic one."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+
+def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
+    """The first ``limit`` image files of a Cityscapes-layout split."""
+    from segmnv3.data.cityscapes import find_pairs
+
+    return find_pairs(root, split)[0][:limit]
+
+
+def synthetic_root(stack: ExitStack, size: tuple[int, int], train: int, val: int) -> Path:
+    """A throw-away synthetic Cityscapes (deleted when ``stack`` closes)."""
+    from segmnv3.data.synthetic import generate_synthetic
+
+    root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segmnv3-export-")))
+    print(f"no data root given: generating {train} train / {val} val synthetic images at {size}")
+    return generate_synthetic(
+        root, num_train=train, num_val=val, num_test=0, size=size, video=False, workers=1
+    )

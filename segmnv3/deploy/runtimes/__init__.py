@@ -1,0 +1,25 @@
+"""Runtimes: the ``Backend`` value, one ``Predictor`` interface and its one factory.
+
+- ``backend``: ``Backend`` (runtime, precision, int8 recipe) and the named backends.
+- ``predictors``: eager PyTorch, ONNX Runtime and OpenVINO predictors.
+- ``factory``: ``build_predictor(backend, model_or_file)``.
+- ``graph_rewrite``: ONNX Runtime's in-memory NHWC resize rewrite.
+"""
+
+from segmnv3.deploy.runtimes.backend import Backend
+from segmnv3.deploy.runtimes.factory import build_predictor
+from segmnv3.deploy.runtimes.predictors import (
+    EagerPredictor,
+    OnnxRuntimePredictor,
+    OpenVinoPredictor,
+    Predictor,
+)
+
+__all__ = [
+    "Backend",
+    "EagerPredictor",
+    "OnnxRuntimePredictor",
+    "OpenVinoPredictor",
+    "Predictor",
+    "build_predictor",
+]
