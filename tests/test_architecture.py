@@ -17,7 +17,6 @@ LAYERS = {
     "engine": 3,
     "deploy": 3,
     "commands": 4,
-    "demo": 4,  # TEMPORARY until the demo moves under commands/
     "cli": 5,
     "__init__": 5,  # the lazy public API (segmnv3.build_model, segmnv3.profile)
 }

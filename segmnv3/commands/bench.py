@@ -92,13 +92,13 @@ def load_subjects(configs: list[str], weights: str | None = None) -> list:
     two baselines."""
     from pathlib import Path
 
-    from segmnv3 import build_model_from_config
     from segmnv3.configs import resolve_config
     from segmnv3.core.errors import ConfigError, UserError
     from segmnv3.core.paper import paper_row
     from segmnv3.deploy.bench.subjects import Subject, baseline_subjects
     from segmnv3.deploy.model import load_deploy_model
     from segmnv3.engine.config import load_config
+    from segmnv3.models.segmenter import build_model_from_config
 
     try:
         paths = [resolve_config(c) for c in configs]

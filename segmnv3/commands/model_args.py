@@ -65,10 +65,10 @@ def load_deploy_model(args: argparse.Namespace) -> DeployModel:
     """
     from pathlib import Path
 
-    from segmnv3 import build_model_from_config
     from segmnv3.deploy.model import DeployModel
     from segmnv3.deploy.model import load_deploy_model as load_weights
     from segmnv3.engine.config import load_config
+    from segmnv3.models.segmenter import build_model_from_config
 
     if args.weights and args.random_init:
         raise UserError("--weights and --random-init exclude each other; drop one")

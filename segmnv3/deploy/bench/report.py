@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from segmnv3.core.files import atomic_path, write_text_atomic
+from segmnv3.core.optional import pyplot
 from segmnv3.deploy.bench.results import BenchmarkResult
 from segmnv3.deploy.bench.targets import TARGETS
 
@@ -129,12 +130,13 @@ def write_report(result: BenchmarkResult, out_dir: Path) -> list[Path]:
 
 
 def charts(result: BenchmarkResult, out_dir: Path) -> list[Path]:
-    """Latency vs MAdds per backend (log-log), and half/full bars of the first model."""
-    import matplotlib
+    """Latency vs MAdds per backend (log-log), and half/full bars of the first model.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    None are drawn without matplotlib (a warning names the ``plots`` extra).
+    """
+    plt = pyplot()
+    if plt is None:
+        return []
     madds = {m.name: m.madds for m in result.models}
     figure, axis = plt.subplots(figsize=(8, 5.5))
     for backend in sorted({r.backend.name for r in result.latency}):
@@ -166,8 +168,7 @@ def charts(result: BenchmarkResult, out_dir: Path) -> list[Path]:
 
 
 def _save(figure, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=110, bbox_inches="tight")
     plt.close(figure)

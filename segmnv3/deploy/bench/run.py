@@ -158,8 +158,8 @@ def _predictors(run: _Run, subject: Subject, size: tuple[int, int]) -> dict[Back
 
 def _bench_resolution(run: _Run, label: str, size: tuple[int, int]) -> list[LatencyResult]:
     """Every (subject, backend) at one size: latency, ratio, % of peak, argmax agreement."""
-    from segmnv3 import profile
     from segmnv3.deploy.inference.preprocess import to_input
+    from segmnv3.models.profile import profile
 
     predictors: dict[tuple[str, Backend], Predictor] = {}
     desc = f"preparing {label} {size[0]}x{size[1]}"

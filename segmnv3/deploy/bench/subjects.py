@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from segmnv3.core.contract import NUM_CLASSES
+from segmnv3.core.optional import optional
 from segmnv3.core.paper import PaperRow
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.runtimes.backend import ALL_BACKENDS, EAGER, ONNXRUNTIME, Backend
@@ -50,17 +51,26 @@ class Subject:
 
 
 def baseline_subjects() -> list[Subject]:
-    """torchvision's LR-ASPP and smp's DeepLabV3+ (MobileNetV3-Large), random weights."""
-    import segmentation_models_pytorch as smp
+    """torchvision's LR-ASPP and smp's DeepLabV3+ (MobileNetV3-Large), random weights.
+
+    Without segmentation-models-pytorch the smp baseline is left out (a warning names the
+    ``smp`` extra); torchvision's, the reference of every ratio, is always there.
+    """
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
     torchvision = lraspp_mobilenet_v3_large(
         weights=None, weights_backbone=None, num_classes=NUM_CLASSES
     )
-    deeplab = smp.DeepLabV3Plus(encoder_name=SMP_ENCODER, encoder_weights=None, classes=NUM_CLASSES)
-    return [
-        Subject(TORCHVISION, torchvision.eval(), BASELINE_BACKENDS, baseline=True),
-        Subject(
-            f"smp-deeplabv3plus-{SMP_ENCODER}", deeplab.eval(), BASELINE_BACKENDS, baseline=True
-        ),
-    ]
+    subjects = [Subject(TORCHVISION, torchvision.eval(), BASELINE_BACKENDS, baseline=True)]
+    smp = optional(
+        "segmentation_models_pytorch",
+        package="segmentation-models-pytorch",
+        feature="the benchmark's DeepLabV3+ baseline",
+    )
+    if smp is not None:
+        deeplab = smp.DeepLabV3Plus(
+            encoder_name=SMP_ENCODER, encoder_weights=None, classes=NUM_CLASSES
+        )
+        name = f"smp-deeplabv3plus-{SMP_ENCODER}"
+        subjects.append(Subject(name, deeplab.eval(), BASELINE_BACKENDS, baseline=True))
+    return subjects
