@@ -5,6 +5,9 @@ Public API::
     model = segmnv3.build_model(backbone="mobilenet_v3_large", head="lraspp")
     stats = segmnv3.profile(model, (1024, 2048))   # stats.params, stats.madds
 
+    model = segmnv3.load_model("runs/row08/best.pt")   # eval mode, model.data_config
+    labels = segmnv3.segment(model, rgb_uint8)          # (H, W) train ids at the image size
+
 The names are imported lazily so that ``segmnv3 --help`` does not wait for torch.
 """
 
@@ -14,15 +17,18 @@ import importlib
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["build_model", "build_model_from_config", "profile"]
+__all__ = ["build_model", "build_model_from_config", "load_model", "profile", "segment"]
 
 _LAZY = {
     "build_model": "segmnv3.models.segmenter",
     "build_model_from_config": "segmnv3.models.segmenter",
     "profile": "segmnv3.models.profile",
+    "load_model": "segmnv3.deploy.segment",
+    "segment": "segmnv3.deploy.segment",
 }
 
 if TYPE_CHECKING:
+    from segmnv3.deploy.segment import load_model, segment
     from segmnv3.models.profile import profile
     from segmnv3.models.segmenter import build_model, build_model_from_config
 

@@ -1,0 +1,89 @@
+"""The library API: load a checkpoint, segment an RGB image. What a user embeds in a program.
+
+    model = segmnv3.load_model("runs/row08/best.pt")
+    labels = segmnv3.segment(model, rgb)   # (H, W) uint8 train ids, at the image's size
+
+The model carries its checkpoint's data section (``model.data_config``), so ``segment``
+normalises exactly as the model was trained (ImageNet statistics, or e.g. the authors'
+``2/255 * x - 1`` for converted DeepLab weights).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from segmnv3.core.contract import MIN_INPUT_SIZE
+from segmnv3.data.config import DataConfig
+from segmnv3.deploy.inference.preprocess import resize_labels, to_input
+from segmnv3.deploy.model import load_deploy_model
+
+if TYPE_CHECKING:
+    import torch
+
+
+def load_model(path: str | Path, *, device: str = "cpu") -> torch.nn.Module:
+    """A segmnv3 checkpoint as a model in eval mode, with its data config attached.
+
+    Args:
+        path: a checkpoint written by ``segmnv3 train`` or ``segmnv3 convert-deeplab``.
+        device: torch device to put the model on.
+
+    Returns:
+        The network (``Segmenter``); ``model.data_config`` is the checkpoint's
+        ``DataConfig`` (normalisation, evaluation geometry).
+
+    Raises:
+        CheckpointError: a missing, unsafe or unreadable file, or one without a config.
+    """
+    loaded = load_deploy_model(path)
+    model = loaded.module.to(device).eval()
+    model.data_config = loaded.data
+    return model
+
+
+def segment(
+    model: torch.nn.Module, image: np.ndarray, *, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Train-id label map of one RGB image, at the image's own size.
+
+    Args:
+        model: from ``load_model`` (or any segmnv3 model; without ``data_config`` the
+            default ImageNet normalisation is used).
+        image: (H, W, 3) uint8 RGB array of any size (smaller than 32 px is resized up to
+            the network's minimum and the labels resized back).
+        size: optional (h, w) to run the network at (e.g. (512, 1024) for speed); the
+            labels are resized back to (H, W) with nearest neighbour.
+
+    Returns:
+        (H, W) uint8 array of train ids 0..18.
+
+    Raises:
+        ValueError: an image that is not (H, W, 3) uint8.
+    """
+    import torch
+
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3:
+        raise ValueError(
+            "segment() takes an (H, W, 3) uint8 RGB numpy array, got " + _describe(image)
+        )
+    if image.shape[2] != 3:
+        raise ValueError(f"segment() takes 3-channel RGB images, got shape {image.shape}")
+    height, width = image.shape[:2]
+    if size is None and min(height, width) < MIN_INPUT_SIZE:
+        size = (max(height, MIN_INPUT_SIZE), max(width, MIN_INPUT_SIZE))
+    data = getattr(model, "data_config", None) or DataConfig()
+    batch = to_input(np.ascontiguousarray(image[..., ::-1]), size, data)  # BGR in, as OpenCV
+    parameter = next(model.parameters())
+    with torch.no_grad():
+        logits = model(torch.from_numpy(batch).to(parameter.device, parameter.dtype))
+    labels = logits[0].argmax(0).to(torch.uint8).cpu().numpy()  # (h, w)
+    return resize_labels(labels, (height, width))
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return type(value).__name__
