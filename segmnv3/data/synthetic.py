@@ -139,7 +139,7 @@ def generate_synthetic(
     """
     height, width = _check_size(size)
     if min(num_train, num_val, num_test) < 0:
-        raise DatasetError("image counts must be >= 0 (--num-train/--num-val/--num-test)")
+        raise DatasetError("image counts must be >= 0 (num_train, num_val, num_test)")
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,9 @@ def write_clip(
     )
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
-        raise DatasetError(f"OpenCV cannot write the video {path} (mp4v codec); use --no-video")
+        raise DatasetError(
+            f"OpenCV cannot write the video {path} (mp4v codec); generate without the video (video=False)"
+        )
     try:
         for frame in tqdm(range(frames), desc="clip frames", disable=not progress):
             t = frame / fps

@@ -208,17 +208,21 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         source = str(path)
     for item in overrides or []:
         apply_override(data, item)
-    return Config.from_dict(data, source=source if not overrides else f"{source} + --set")
+    return Config.from_dict(data, source=source if not overrides else f"{source} + overrides")
 
 
 def apply_override(data: dict[str, Any], item: str) -> None:
     """Apply one ``section.key=value`` string to a nested dict in place."""
     if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. train.iterations=1000")
+        raise ConfigError(
+            f"override {item!r}: expected section.key=value, e.g. train.iterations=1000"
+        )
     dotted, raw = item.split("=", 1)
     keys = dotted.strip().split(".")
     if len(keys) < 2 or not all(keys):
-        raise ConfigError(f"--set {item!r}: the key must name a section, e.g. model.head_channels")
+        raise ConfigError(
+            f"override {item!r}: the key must name a section, e.g. model.head_channels"
+        )
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
@@ -227,5 +231,5 @@ def apply_override(data: dict[str, Any], item: str) -> None:
     for key in keys[:-1]:
         node = node.setdefault(key, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"--set {item!r}: {key} is not a section")
+            raise ConfigError(f"override {item!r}: {key} is not a section")
     node[keys[-1]] = value

@@ -43,7 +43,7 @@ def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
     if preference.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(
-                f"train.device={preference!r} but CUDA is not available; use --device cpu"
+                f"train.device={preference!r} but CUDA is not available; use device cpu (or auto)"
             )
         if preference == "cuda":
             return torch.device("cuda", local_rank % torch.cuda.device_count())

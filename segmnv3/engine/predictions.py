@@ -52,7 +52,7 @@ class PredictionWriter:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise UserError(
-                f"--save-predictions {out_dir}: cannot create it ({error.strerror})"
+                f"prediction folder {out_dir}: cannot create it ({error.strerror}); choose a writable folder"
             ) from None
 
     def __call__(self, batch_index: int, predictions: torch.Tensor) -> None:
