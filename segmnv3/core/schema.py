@@ -43,8 +43,9 @@ def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = 
             f"{source}: unknown key(s) {unknown} in {prefix or 'top level'}; "
             f"allowed: {sorted(names)}"
         )
-    kwargs = {name: _coerce(hints[name], value, source, f"{prefix}{name}")
-              for name, value in data.items()}  # fmt: skip
+    kwargs = {
+        name: _coerce(hints[name], value, source, f"{prefix}{name}") for name, value in data.items()
+    }
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
