@@ -76,7 +76,9 @@ class LRASPPHead(nn.Module):
         if self.pooling == "global":
             pooled = F.adaptive_avg_pool2d(high, 1)  # (B, C, 1, 1)
         else:
-            height, width = high.shape[-2:]
+            # Python ints: ONNX needs a constant kernel, and an exporter cannot always fold
+            # the shape (e.g. after TF SAME's Pad nodes).
+            height, width = (int(size) for size in high.shape[-2:])
             kernel = (min(self.pool_kernel[0], height), min(self.pool_kernel[1], width))
             pooled = F.avg_pool2d(high, kernel, self.pool_stride)  # (B, C, h', w'): a small grid
         gate = self.gate_conv(pooled)
