@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "bench": "bench",
     "bench-data": "bench_data",
     "profile": "profile",
+    "convert-deeplab": "convert_deeplab",
 }
 
 EXAMPLES = """examples:

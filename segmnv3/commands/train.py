@@ -14,6 +14,8 @@ EXAMPLES = """examples:
       --batch-size 8 --set data.crop_size=[256,512] --set train.base_lr=0.05
   torchrun --nproc_per_node 4 tools/train.py --config configs/<row>.yaml --batch-size 4
   segmnv3 train --resume runs/row08/last.pt --set train.iterations=300000
+  segmnv3 train --config table8_v3large_rf2_lraspp_f128_os32 --init-weights deeplab_large.pt \\
+      --data-root datasets/cityscapes --out-dir runs/from_deeplab   # new run, step 0
 
 Rerunning a command continues from <out-dir>/last.pt. Ctrl-C (or SIGTERM) saves a
 checkpoint after the current step and exits; the global batch is batch-size x processes
@@ -30,6 +32,7 @@ SHORTHANDS = {
     "iterations": "train.iterations",
     "batch_size": "train.batch_size",
     "device": "train.device",
+    "init_weights": "model.init_weights",
 }
 SYNTHETIC_ROOT = "datasets/synthetic"
 
@@ -61,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="train.batch_size (per process)")
     parser.add_argument("--device", help="train.device: auto, cpu, cuda or cuda:N")
     parser.add_argument("--resume", help="training checkpoint to continue (its config is reused)")
+    parser.add_argument(
+        "--init-weights",
+        metavar="PATH",
+        help="model.init_weights: start a new run (step 0, fresh optimiser and schedule) "
+        "from the weights of a segmnv3 checkpoint, e.g. one from convert-deeplab",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -117,7 +117,8 @@ class Trainer:
         if not checkpoint.is_training_checkpoint(state) or "optimizer" not in state:
             raise CheckpointError(
                 f"{path} is not a training checkpoint (no optimizer state) and cannot be "
-                "resumed; to start from weights, set model.pretrained_backbone instead"
+                "resumed; to start a new run from its weights, set model.init_weights (or "
+                "train --init-weights) instead"
             )
         if resume is None and state["config"].get("model") != self.config.to_dict()["model"]:
             raise CheckpointError(

@@ -21,9 +21,17 @@ from typing import Literal
 import torch
 from torch import nn
 
-from segmnv3.models.layers import ACTIVATIONS, ConvBNAct, InvertedResidual, NormLayer, default_norm
+from segmnv3.models.layers import (
+    ACTIVATIONS,
+    ConvBNAct,
+    InvertedResidual,
+    NormLayer,
+    Padding,
+    default_norm,
+)
 
 SkipTap = Literal["depthwise", "first_block"]
+Dilation = Literal["authors", "torchvision"]
 
 
 @dataclass(frozen=True)
@@ -57,17 +65,27 @@ def last_downsampling(strides: Sequence[int]) -> int:
     return downsampling[-1]
 
 
-def with_output_stride(blocks: list[BlockConfig], output_stride: int) -> list[BlockConfig]:
-    """OS 32: unchanged. OS 16: the last stride-2 block gets stride 1, and it and every
-    later block use dilation 2 ("atrous last block")."""
+def with_output_stride(
+    blocks: list[BlockConfig], output_stride: int, dilation: Dilation = "torchvision"
+) -> list[BlockConfig]:
+    """OS 32: unchanged. OS 16: the last stride-2 block gets stride 1 and later blocks
+    use dilation 2 ("atrous last block").
+
+    ``dilation`` says what the block that lost its stride does: "torchvision" dilates it
+    too; "authors" (slim's mobilenet ``output_stride`` rule, which the released DeepLab
+    models use) keeps its rate 1, since the rate doubles only after the removed stride.
+    """
     if output_stride == 32:
         return list(blocks)
     if output_stride != 16:
         raise ValueError(f"output_stride must be 16 or 32, got {output_stride}")
+    if dilation not in ("authors", "torchvision"):
+        raise ValueError(f"dilation must be 'authors' or 'torchvision', got {dilation!r}")
     last_down = last_downsampling([block.stride for block in blocks])
-    head = blocks[:last_down]
-    tail = [dataclasses.replace(block, stride=1, dilation=2) for block in blocks[last_down:]]
-    return head + tail
+    first_rate = 1 if dilation == "authors" else 2
+    tail = [dataclasses.replace(blocks[last_down], stride=1, dilation=first_rate)]
+    tail += [dataclasses.replace(block, dilation=2) for block in blocks[last_down + 1 :]]
+    return blocks[:last_down] + tail
 
 
 def halve_last_stage(blocks: list[BlockConfig]) -> list[BlockConfig]:
@@ -93,6 +111,8 @@ class MobileNetBackbone(nn.Module):
             authors' code); "first_block" taps the output of the first block at stride 8
             (torchvision's C2).
         norm_layer: normalisation layer factory.
+        padding: "symmetric" (PyTorch) or "tf_same" (TensorFlow SAME on strided convs).
+        gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
     """
 
     def __init__(
@@ -104,11 +124,19 @@ class MobileNetBackbone(nn.Module):
         last_activation: str = "HS",
         skip: SkipTap = "depthwise",
         norm_layer: NormLayer = default_norm,
+        padding: Padding = "symmetric",
+        gate_scale: float | None = None,
     ) -> None:
         super().__init__()
         act = ACTIVATIONS
         self.stem = ConvBNAct(
-            3, stem_channels, 3, stride=2, norm_layer=norm_layer, activation=act[stem_activation]
+            3,
+            stem_channels,
+            3,
+            stride=2,
+            norm_layer=norm_layer,
+            activation=act[stem_activation],
+            padding=padding,
         )
         self.blocks = nn.ModuleList()
         in_channels, stride = stem_channels, 2
@@ -125,6 +153,8 @@ class MobileNetBackbone(nn.Module):
                     act[cfg.activation],
                     cfg.use_se,
                     norm_layer,
+                    padding,
+                    gate_scale,
                 )
             )
             stride *= cfg.stride

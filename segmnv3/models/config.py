@@ -19,6 +19,8 @@ OutputStride = Literal[16, 32]
 Pooling = Literal["paper", "global"]
 Gate = Literal["hard_sigmoid", "sigmoid"]
 Preset = Literal["torchvision"]
+Padding = Literal["symmetric", "tf_same"]
+Dilation = Literal["authors", "torchvision"]
 
 BACKBONES: tuple[str, ...] = typing.get_args(Backbone)
 HEADS: tuple[str, ...] = typing.get_args(Head)
@@ -43,7 +45,14 @@ PRESET_FIXED = (
     "gate",
     "pool_kernel",
     "pool_stride",
+    "padding",
+    "align_corners",
+    "hard_sigmoid_scale",
+    "head_bn_eps",
+    "dilation",
 )
+# The hard-sigmoid scale of the authors' graph: relu6(x + 3) * 0.16667, not exactly 1/6.
+AUTHORS_HARD_SIGMOID_SCALE = 0.16667
 
 
 @dataclass
@@ -68,6 +77,22 @@ class ModelConfig:
             value with it is an error; only num_classes and pretrained_backbone apply.
         pretrained_backbone: path of a torchvision ImageNet state-dict file to
             initialise the backbone from (None = from scratch, as in the paper).
+        init_weights: path of a segmnv3 checkpoint (or state dict) whose weights start a
+            new training run (strict: every key must match); the schedule starts afresh.
+            Applied by training only; loading a checkpoint ignores it.
+        dilation: OS 16 rule for the block whose stride is removed: ``authors`` keeps its
+            rate 1 and dilates only later blocks (the authors' code; set by every paper-row
+            YAML file), ``torchvision`` dilates it too (the default, so that checkpoints
+            saved before this option existed rebuild unchanged).
+        padding: ``symmetric`` (PyTorch) or ``tf_same`` (TensorFlow SAME on strided convs:
+            the extra pixel at the bottom / right on even sizes, as in the authors' graph).
+        align_corners: of every bilinear resize in the head and of the final upsampling
+            (the authors' graph: True).
+        hard_sigmoid_scale: the scale of the SE gates' and the head gate's hard-sigmoid,
+            ``relu6(x + 3) * scale``; None = exactly 1/6 (the fused op); the authors' graph
+            uses ``AUTHORS_HARD_SIGMOID_SCALE`` (0.16667).
+        head_bn_eps: BatchNorm epsilon of the head (the authors' ``aspp0``: 1e-5); the
+            backbone keeps 1e-3.
 
     Raises:
         ValueError: on construction, naming the key and its allowed values.
@@ -86,6 +111,12 @@ class ModelConfig:
     pool_stride: tuple[int, int] | None = None
     preset: Preset | None = None
     pretrained_backbone: str | None = None
+    init_weights: str | None = None
+    dilation: Dilation = "torchvision"
+    padding: Padding = "symmetric"
+    align_corners: bool = False
+    hard_sigmoid_scale: float | None = None
+    head_bn_eps: float = 1e-3
 
     def __post_init__(self) -> None:
         _check_choice("preset", self.preset, (None, *typing.get_args(Preset)))
@@ -95,6 +126,13 @@ class ModelConfig:
         _check_choice("pooling", self.pooling, typing.get_args(Pooling))
         _check_choice("gate", self.gate, typing.get_args(Gate))
         _check_choice("width_mult", self.width_mult, WIDTHS[self.backbone])
+        _check_choice("dilation", self.dilation, typing.get_args(Dilation))
+        _check_choice("padding", self.padding, typing.get_args(Padding))
+        if not isinstance(self.align_corners, bool):
+            raise ValueError(
+                f"model.align_corners must be true or false, got {self.align_corners!r}"
+            )
+        self._check_numerics()
         for name in ("num_classes", "head_channels"):
             if isinstance(getattr(self, name), bool) or getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be an integer >= 1, got {getattr(self, name)}")
@@ -102,8 +140,23 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and (len(value) != 2 or min(value) < 1):
                 raise ValueError(f"model.{name} must be [H, W] of integers >= 1, got {value!r}")
+        if self.pretrained_backbone and self.init_weights:
+            raise ValueError(
+                "model.init_weights replaces every weight, so model.pretrained_backbone "
+                "would be overwritten; set only one of them"
+            )
         if self.preset is not None:
             self._check_preset()
+
+    def _check_numerics(self) -> None:
+        scale, eps = self.hard_sigmoid_scale, self.head_bn_eps
+        if scale is not None and (isinstance(scale, bool) or not 0.1 <= scale <= 0.25):
+            raise ValueError(
+                f"model.hard_sigmoid_scale must be null (exactly 1/6) or a number near 1/6 in "
+                f"[0.1, 0.25] (the authors' {AUTHORS_HARD_SIGMOID_SCALE}), got {scale!r}"
+            )
+        if isinstance(eps, bool) or not 0 < eps < 1:
+            raise ValueError(f"model.head_bn_eps must be a number in (0, 1), got {eps!r}")
 
     def _check_preset(self) -> None:
         defaults = {f.name: f.default for f in dataclasses.fields(self)}

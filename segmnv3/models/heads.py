@@ -36,6 +36,8 @@ class LRASPPHead(nn.Module):
             size. Bilinear resizing and a 1x1 conv with bias commute, so the output is the
             same (tests check it) at 19 instead of F resized channels.
         norm_layer: normalisation layer factory.
+        align_corners: of both bilinear resizes (the authors' graph: True).
+        gate_scale: the hard-sigmoid gate's scale (None = exactly 1/6; authors 0.16667).
     """
 
     def __init__(
@@ -51,6 +53,8 @@ class LRASPPHead(nn.Module):
         gate_bias: bool = True,
         classify_before_resize: bool = True,
         norm_layer: NormLayer = default_norm,
+        align_corners: bool = False,
+        gate_scale: float | None = None,
     ) -> None:
         super().__init__()
         self.high_branch = ConvBNAct(
@@ -64,28 +68,36 @@ class LRASPPHead(nn.Module):
         self.pool_kernel = tuple(pool_kernel)
         self.pool_stride = tuple(pool_stride)
         self.classify_before_resize = classify_before_resize
+        self.align_corners = align_corners
+        self.gate_scale = gate_scale
 
     def context_gate(self, high: torch.Tensor) -> torch.Tensor:
         """Per-channel gate in [0, 1], broadcastable to the high branch's output."""
         if self.pooling == "global":
             pooled = F.adaptive_avg_pool2d(high, 1)  # (B, C, 1, 1)
         else:
-            height, width = high.shape[-2:]
+            # Python ints: ONNX needs a constant kernel, and an exporter cannot always fold
+            # the shape (e.g. after TF SAME's Pad nodes).
+            height, width = (int(size) for size in high.shape[-2:])
             kernel = (min(self.pool_kernel[0], height), min(self.pool_kernel[1], width))
             pooled = F.avg_pool2d(high, kernel, self.pool_stride)  # (B, C, h', w'): a small grid
         gate = self.gate_conv(pooled)
-        gate = hard_sigmoid(gate) if self.gate == "hard_sigmoid" else torch.sigmoid(gate)
+        if self.gate == "hard_sigmoid":
+            gate = hard_sigmoid(gate, self.gate_scale)
+        else:
+            gate = torch.sigmoid(gate)
         if self.pooling == "paper":
-            gate = resize(gate, high.shape[-2:])  # (B, F, H/OS, W/OS)
+            gate = resize(gate, high.shape[-2:], self.align_corners)  # (B, F, H/OS, W/OS)
         return gate
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         low, high = features["low"], features["high"]
         gated = self.high_branch(high) * self.context_gate(high)  # (B, F, H/OS, W/OS)
+        size = low.shape[-2:]
         if self.classify_before_resize:
-            high_logits = resize(self.high_classifier(gated), low.shape[-2:])
+            high_logits = resize(self.high_classifier(gated), size, self.align_corners)
         else:
-            high_logits = self.high_classifier(resize(gated, low.shape[-2:]))
+            high_logits = self.high_classifier(resize(gated, size, self.align_corners))
         return high_logits + self.low_classifier(low)  # (B, classes, H/8, W/8)
 
 

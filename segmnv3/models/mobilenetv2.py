@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from segmnv3.models.backbone import (
     BlockConfig,
+    Dilation,
     MobileNetBackbone,
     SkipTap,
     last_downsampling,
     with_output_stride,
 )
-from segmnv3.models.layers import NormLayer, default_norm, make_divisible
+from segmnv3.models.layers import NormLayer, Padding, default_norm, make_divisible
 
 # (expansion t, output channels c, repeats n, first stride s), MobileNetV2 paper Table 2.
 V2_STAGES = [
@@ -35,32 +36,40 @@ def mobilenet_v2_backbone(
     rf2: bool = True,
     skip: SkipTap = "depthwise",
     norm_layer: NormLayer = default_norm,
+    dilation: Dilation = "torchvision",
+    padding: Padding = "symmetric",
+    gate_scale: float | None = None,
 ) -> MobileNetBackbone:
     """Build a MobileNetV2 segmentation backbone.
 
     Args:
         width_mult: channel multiplier (the paper uses 1.0, 0.5 and 0.35).
         output_stride: 16 (atrous last stage) or 32.
-        rf2: halve the outputs of the 160-channel stage and the 320 block; expansions
-            follow as 6x their (halved) input.
+        rf2: halve the outputs of the 160-channel stage and the 320 block (after the
+            width multiplier and its rounding); expansions follow as 6x their input.
         skip: "depthwise" (paper) or "first_block".
         norm_layer: normalisation layer factory.
+        dilation: OS 16 rule for the block that loses its stride (``with_output_stride``).
+        padding: "symmetric" or "tf_same" (TensorFlow SAME on strided convs).
+        gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
     """
     rows = [(t, c, s if i == 0 else 1) for t, c, n, s in V2_STAGES for i in range(n)]
     last_down = last_downsampling([stride for _, _, stride in rows])
     stem = make_divisible(STEM_CHANNELS * width_mult)
     blocks, in_channels = [], stem
     for index, (t, c, stride) in enumerate(rows):
-        if rf2 and index >= last_down:
-            c //= 2
         out = make_divisible(c * width_mult)
+        if rf2 and index >= last_down:
+            out //= 2  # after the width rounding: x0.35 gives 28 / 56, the paper's 0.16M
         blocks.append(BlockConfig(KERNEL, in_channels * t, out, False, "RE6", stride))
         in_channels = out
     return MobileNetBackbone(
         stem_channels=stem,
         stem_activation="RE6",
-        blocks=with_output_stride(blocks, output_stride),
+        blocks=with_output_stride(blocks, output_stride, dilation),
         last_channels=None,
         skip=skip,
         norm_layer=norm_layer,
+        padding=padding,
+        gate_scale=gate_scale,
     )

@@ -10,12 +10,13 @@ import dataclasses
 
 from segmnv3.models.backbone import (
     BlockConfig,
+    Dilation,
     MobileNetBackbone,
     SkipTap,
     halve_last_stage,
     with_output_stride,
 )
-from segmnv3.models.layers import NormLayer, default_norm, make_divisible
+from segmnv3.models.layers import NormLayer, Padding, default_norm, make_divisible
 
 B = BlockConfig  # kernel, expanded, out, SE, activation, stride
 
@@ -63,6 +64,9 @@ def mobilenet_v3_backbone(
     rf2: bool = True,
     skip: SkipTap = "depthwise",
     norm_layer: NormLayer = default_norm,
+    dilation: Dilation = "torchvision",
+    padding: Padding = "symmetric",
+    gate_scale: float | None = None,
 ) -> MobileNetBackbone:
     """Build a MobileNetV3 segmentation backbone.
 
@@ -75,6 +79,9 @@ def mobilenet_v3_backbone(
             torchvision's ``reduced_tail`` does not).
         skip: "depthwise" (paper) or "first_block" (torchvision's LR-ASPP).
         norm_layer: normalisation layer factory.
+        dilation: OS 16 rule for the block that loses its stride (``with_output_stride``).
+        padding: "symmetric" or "tf_same" (TensorFlow SAME on strided convs).
+        gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
     """
     tables = {"large": LARGE_BLOCKS, "small": SMALL_BLOCKS}
     if variant not in tables:
@@ -90,7 +97,7 @@ def mobilenet_v3_backbone(
         )
         for block in blocks
     ]
-    blocks = with_output_stride(blocks, output_stride)
+    blocks = with_output_stride(blocks, output_stride, dilation)
     return MobileNetBackbone(
         stem_channels=make_divisible(STEM_CHANNELS * width_mult),
         stem_activation="HS",
@@ -99,4 +106,6 @@ def mobilenet_v3_backbone(
         last_activation="HS",
         skip=skip,
         norm_layer=norm_layer,
+        padding=padding,
+        gate_scale=gate_scale,
     )

@@ -28,13 +28,23 @@ __all__ = [
 
 
 class Segmenter(nn.Module):
-    """``logits = upsample(head(backbone(x)))``: (B, 3, H, W) -> (B, num_classes, H, W)."""
+    """``logits = upsample(head(backbone(x)))``: (B, 3, H, W) -> (B, num_classes, H, W).
 
-    def __init__(self, backbone: MobileNetBackbone, head: nn.Module, num_classes: int) -> None:
+    ``align_corners`` is that of the final bilinear upsampling.
+    """
+
+    def __init__(
+        self,
+        backbone: MobileNetBackbone,
+        head: nn.Module,
+        num_classes: int,
+        align_corners: bool = False,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = head
         self.num_classes = num_classes
+        self.align_corners = align_corners
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3 or min(x.shape[-2:]) < MIN_INPUT_SIZE:
@@ -43,7 +53,7 @@ class Segmenter(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         logits = self.head(self.backbone(x))  # (B, classes, H/8 or H/OS, ...)
-        return resize(logits, x.shape[-2:])  # (B, classes, H, W)
+        return resize(logits, x.shape[-2:], self.align_corners)  # (B, classes, H, W)
 
 
 def build_model(**options: Any) -> Segmenter:
@@ -52,7 +62,9 @@ def build_model(**options: Any) -> Segmenter:
     Args:
         **options: the fields of :class:`~segmnv3.models.config.ModelConfig` (backbone,
             head, num_classes, output_stride, rf2, head_channels, width_mult, pooling,
-            gate, pool_kernel, pool_stride, preset, pretrained_backbone).
+            gate, pool_kernel, pool_stride, preset, pretrained_backbone, dilation, padding,
+            align_corners, hard_sigmoid_scale, head_bn_eps; ``init_weights`` is stored
+            only: training applies it).
 
     Raises:
         ValueError: an option ``ModelConfig`` rejects, naming it and the allowed values.
@@ -71,8 +83,12 @@ def build_model_from_config(config: ModelConfig) -> Segmenter:
             width_mult=config.width_mult,
             output_stride=config.output_stride,
             rf2=config.rf2,
+            dilation=config.dilation,
+            padding=config.padding,
+            gate_scale=config.hard_sigmoid_scale,
         )
-        model = Segmenter(encoder, _head(config, encoder), config.num_classes)
+        head = _head(config, encoder)
+        model = Segmenter(encoder, head, config.num_classes, config.align_corners)
     if config.pretrained_backbone:
         from segmnv3.models.pretrained import load_imagenet_backbone
 
@@ -81,8 +97,14 @@ def build_model_from_config(config: ModelConfig) -> Segmenter:
 
 
 def _head(config: ModelConfig, encoder: MobileNetBackbone) -> nn.Module:
+    norm_layer = partial(nn.BatchNorm2d, eps=config.head_bn_eps, momentum=0.01)
     if config.head == "raspp":
-        return RASPPHead(encoder.high_channels, config.num_classes, channels=config.head_channels)
+        return RASPPHead(
+            encoder.high_channels,
+            config.num_classes,
+            channels=config.head_channels,
+            norm_layer=norm_layer,
+        )
     default_kernel, default_stride = DEFAULT_POOLING[config.output_stride]
     return LRASPPHead(
         encoder.low_channels,
@@ -93,6 +115,9 @@ def _head(config: ModelConfig, encoder: MobileNetBackbone) -> nn.Module:
         gate=config.gate,
         pool_kernel=tuple(config.pool_kernel or default_kernel),
         pool_stride=tuple(config.pool_stride or default_stride),
+        norm_layer=norm_layer,
+        align_corners=config.align_corners,
+        gate_scale=config.hard_sigmoid_scale,
     )
 
 
@@ -105,7 +130,9 @@ def _backbone(name: str, **kwargs: Any) -> MobileNetBackbone:
 def _torchvision_lraspp(num_classes: int) -> Segmenter:
     """torchvision's lraspp_mobilenet_v3_large: no RF2, C2 skip (40 ch), 960-ch high branch,
     global pooling, sigmoid gate without bias, default-BatchNorm head, classify after resize."""
-    encoder = mobilenet_v3_backbone("large", output_stride=16, rf2=False, skip="first_block")
+    encoder = mobilenet_v3_backbone(
+        "large", output_stride=16, rf2=False, skip="first_block", dilation="torchvision"
+    )
     decoder = LRASPPHead(
         encoder.low_channels,
         encoder.high_channels,

@@ -18,13 +18,14 @@ Kernels are transposed from TensorFlow's HWIO to OIHW; depthwise kernels (H, W, 
 become (C * M, 1, H, W). BN ``num_batches_tracked`` has no TensorFlow counterpart and
 is set to 0 (unused: our BN has a fixed momentum).
 
-Numerics: the weights are exact, but our model does not compute the authors' graph yet.
-On the oracle's 800x800 input, the stride-8 logits ``model.head(model.backbone(x))``
-differ from the authors' by up to 4.7 (OS 32) / 5.9 (OS 16), with 11% / 19% argmax
-agreement. A locally patched model with TF SAME padding on stride-2 convs, align_corners
-resizes, gate constant 0.16667, ``aspp0`` BN eps 1e-5 and, at OS 16, dilation 1 in the
-formerly stride-2 depthwise conv matches them to 7e-6 / 2e-5 (100% argmax); leaving out
-any one of the five breaks the match.
+Numerics: ``deeplab_model_config`` sets the five options by which the authors' graph
+differs from our defaults: TF SAME padding on stride-2 convs (``padding="tf_same"``),
+align_corners resizes, the gate constant 0.16667 (``hard_sigmoid_scale``), ``aspp0`` BN
+eps 1e-5 (``head_bn_eps``) and, at OS 16, rate 1 in the formerly stride-2 depthwise conv
+(``dilation="authors"``). With them the converted oracle checkpoint matches the authors'
+stride-8 logits on an 800x800 input to ~1e-5 at OS 32 and OS 16 (tests check <= 1e-4 and
+the argmax); with our defaults it differs by up to 4.7 (OS 32) / 5.9 (OS 16), 11% / 19%
+argmax agreement, and leaving out any one of the five breaks the match.
 """
 
 from __future__ import annotations
@@ -39,14 +40,17 @@ import torch
 from segmnv3.core.checkpoint import load_weights
 from segmnv3.core.errors import CheckpointError
 from segmnv3.models.backbone import halve_last_stage
+from segmnv3.models.config import AUTHORS_HARD_SIGMOID_SCALE, DEFAULT_POOLING, ModelConfig
 from segmnv3.models.deeplab.tf_checkpoint import read_tf_checkpoint
 from segmnv3.models.mobilenetv3 import LARGE_BLOCKS, SMALL_BLOCKS, STEM_CHANNELS
-from segmnv3.models.segmenter import Segmenter, build_model
+from segmnv3.models.segmenter import Segmenter, build_model_from_config
 
 Variant = Literal["small", "large"]
 Kind = Literal["conv_bn", "depthwise_bn", "conv_bias"]
 BLOCK_TABLES = {"small": SMALL_BLOCKS, "large": LARGE_BLOCKS}
 HEAD_CHANNELS = 128
+# The released Cityscapes models pool the gate with stride (4, 5) at OS 32 and OS 16 alike.
+AUTHORS_POOL_STRIDE = (4, 5)
 # Path components of variables that are not model weights: training state and optimizer
 # slots (``<var>/Momentum``), moving-average shadows.
 NON_MODEL = {"global_step", "Momentum", "ExponentialMovingAverage", "Adam", "Adam_1", "RMSProp"}
@@ -73,16 +77,18 @@ class ConvertedWeights:
     """The result of ``convert_deeplab``.
 
     Attributes:
-        state_dict: every tensor of our model (``build_model(backbone=f"mobilenet_v3_{variant}",
-            head="lraspp", rf2=True, head_channels=128)``, output stride 16 or 32 alike).
+        state_dict: every tensor of our model (``deeplab_model_config(variant)``, output
+            stride 16 or 32 alike).
         ignored: checkpoint variables that are not model weights (``global_step``,
             optimizer slots, moving averages), sorted.
         variant: "small" or "large".
+        num_classes: classes of the checkpoint's decoder (19 for Cityscapes).
     """
 
     state_dict: dict[str, torch.Tensor]
     ignored: list[str]
     variant: str
+    num_classes: int = 19
 
 
 def layer_map(variant: Variant) -> list[Layer]:
@@ -137,18 +143,40 @@ def to_torch(name: str, array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
-def build_deeplab_model(
+def deeplab_model_config(
     variant: Variant, output_stride: int = 32, num_classes: int = 19
-) -> Segmenter:
-    """Our model with the authors' released architecture (RF2, LR-ASPP, F = 128)."""
-    return build_model(
+) -> ModelConfig:
+    """The authors' released model as our config: RF2, LR-ASPP, F = 128, their numerics.
+
+    The same weights serve OS 32 (as released) and OS 16; the gate pooling kernel is the
+    769x769 crop's feature size (25 at OS 32, 49 at OS 16), the stride (4, 5) at both.
+    """
+    if variant not in BLOCK_TABLES:
+        raise ValueError(f"variant must be one of {sorted(BLOCK_TABLES)}, got {variant!r}")
+    return ModelConfig(
         backbone=f"mobilenet_v3_{variant}",
         head="lraspp",
         rf2=True,
         head_channels=HEAD_CHANNELS,
         output_stride=output_stride,
         num_classes=num_classes,
+        pooling="paper",
+        gate="hard_sigmoid",
+        pool_kernel=DEFAULT_POOLING[output_stride][0],
+        pool_stride=AUTHORS_POOL_STRIDE,
+        dilation="authors",
+        padding="tf_same",
+        align_corners=True,
+        hard_sigmoid_scale=AUTHORS_HARD_SIGMOID_SCALE,
+        head_bn_eps=1e-5,
     )
+
+
+def build_deeplab_model(
+    variant: Variant, output_stride: int = 32, num_classes: int = 19
+) -> Segmenter:
+    """Our model computing the authors' released graph (``deeplab_model_config``)."""
+    return build_model_from_config(deeplab_model_config(variant, output_stride, num_classes))
 
 
 def convert_deeplab(path: str | Path, variant: Variant) -> ConvertedWeights:
@@ -182,7 +210,9 @@ def convert_deeplab(path: str | Path, variant: Variant) -> ConvertedWeights:
         for key, theirs in names.items()
     }
     load_weights(model, state_dict, source=str(path))
-    return ConvertedWeights(state_dict=state_dict, ignored=ignored, variant=variant)
+    return ConvertedWeights(
+        state_dict=state_dict, ignored=ignored, variant=variant, num_classes=classes
+    )
 
 
 def _problems(
