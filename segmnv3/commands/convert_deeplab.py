@@ -74,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
     )
     print("next:")
     print(f"  segmnv3 eval {path} --data-root datasets/cityscapes")
-    print(f"  segmnv3 infer leftImg8bit/val/ --weights {path}")
+    print(f"  segmnv3 infer photo.jpg --weights {path}   # or a video, folder, glob, webcam")
     return 0
