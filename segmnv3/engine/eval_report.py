@@ -86,6 +86,7 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
         "images": len(loader.dataset),
         "scales": scales,
         "flip": flip,
+        "normalisation": {"mean": list(data.mean), "std": list(data.std)},
         **scores.to_dict(class_names(config.model.num_classes)),
     }
     json_path = Path(request.json_path or default_json_path(request))

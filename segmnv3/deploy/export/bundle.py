@@ -68,6 +68,7 @@ class ExportResult:
     model: str
     size: tuple[int, int]
     dynamic: bool
+    normalisation: dict[str, list[float]] = field(default_factory=dict)  # mean, std (RGB, 0..1)
     files: dict[str, Path] = field(default_factory=dict)
     parity: list[ParityReport] = field(default_factory=list)
     int8: list[Int8Report] = field(default_factory=list)
@@ -78,6 +79,7 @@ class ExportResult:
             "model": self.model,
             "size": list(self.size),
             "dynamic": self.dynamic,
+            "normalisation": self.normalisation,
             "files": {kind: str(path) for kind, path in self.files.items()},
             "parity": [r.to_dict() for r in self.parity],
             "int8": [r.to_dict() for r in self.int8],
@@ -95,7 +97,8 @@ def export_bundle(model: DeployModel, out_dir: Path, settings: ExportSettings) -
     """
     size = settings.size
     stem = out_dir / f"{model.name}_{size[0]}x{size[1]}"
-    result = ExportResult(model.name, size, settings.dynamic)
+    normalisation = {"mean": list(model.data.mean), "std": list(model.data.std)}
+    result = ExportResult(model.name, size, settings.dynamic, normalisation)
     with ExitStack() as stack:
         data_root = settings.data_root
         if data_root is None:
