@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from segmnv3.core.files import atomic_path
+from segmnv3.deploy.export.fold_pads import fold_pads_into_convs
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
 OPSET = 17
@@ -94,6 +95,9 @@ def export_onnx(
                 do_constant_folding=True,
                 dynamo=False,
             )
+        graph = onnx.load(str(temporary))
+        if fold_pads_into_convs(graph):  # tf_same padding: Pad + Conv -> one Conv
+            onnx.save(graph, str(temporary))
         onnx.checker.check_model(str(temporary), full_check=True)
     return path
 
