@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from segmnv3.commands.arg_checks import positive_int
+
 SUMMARY = (
     "Verify a Cityscapes download (counts, pairs, sizes); optionally write labelTrainIds PNGs."
 )
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
         help="processes for --write-train-ids (default: all cores)",
     )
