@@ -65,7 +65,9 @@ def test_rerun_of_a_finished_run_reports_its_real_metrics_and_writes_nothing(
     assert again.best_miou == pytest.approx(tiny_run.best_miou)
     assert (tiny_run.run_dir / "last.pt").stat().st_mtime_ns == before
     out = capsys.readouterr().out
-    assert f"already holds a finished run (step 3/3): best val mIoU {100 * again.best_miou:.2f}" in out
+    assert (
+        f"already holds a finished run (step 3/3): best val mIoU {100 * again.best_miou:.2f}" in out
+    )
 
 
 def test_a_shorter_schedule_on_an_existing_run_is_an_error(tiny_run, synthetic_root):
