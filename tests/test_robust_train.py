@@ -118,7 +118,7 @@ def test_run_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
         assert (tmp_path / "run" / ".lock").read_text() == f"{os.getpid()}\n"
         with pytest.raises(RunDirectoryError, match=f"in use by process {os.getpid()}"):
             RunLock(tmp_path / "run").__enter__()
-    assert held.previous_pid is None
+    assert held.previous_pid is None and not (tmp_path / "run" / ".lock").exists()
     (tmp_path / "run" / ".lock").write_text("999999999\n")  # a holder that was killed
     with RunLock(tmp_path / "run") as lock:
         assert lock.previous_pid == 999999999

@@ -2,9 +2,10 @@
 
 Two runs writing the same ``out_dir`` interleave ``log.jsonl`` and overwrite each other's
 checkpoints, so :class:`RunLock` holds ``fcntl.flock`` on ``<run_dir>/.lock`` (which also
-records the holder's PID) for the whole run. The kernel drops the lock when its process
-dies, however it dies, so a lock left by a killed run never blocks: the next run takes it
-over and says whose it was. Only rank 0 of a distributed run takes it.
+records the holder's PID) for the whole run, and deletes the file when the run ends. The
+kernel drops the lock when its process dies, however it dies, so a lock file left by a
+killed run never blocks: the next run takes it over and says whose it was. Only rank 0 of
+a distributed run takes it.
 """
 
 from __future__ import annotations
@@ -48,32 +49,45 @@ class RunLock:
 
     def __enter__(self) -> RunLock:
         _make_run_dir(self.run_dir)
-        try:
-            self._file = open(self.path, "a+")  # never truncates a holder's PID
-        except OSError as error:
-            raise RunDirectoryError(
-                f"cannot write in the run directory {self.run_dir}: {error.strerror}; "
-                "choose a writable output folder"
-            ) from None
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read_pid(self._file)
-                self._file.close()
-                self._file = None
-                who = f"process {holder}" if holder else "another process"
-                raise RunDirectoryError(
-                    f"the run directory {self.run_dir} is in use by {who} (another training "
-                    f"run holds {self.path}); wait for it to end, stop it, or choose another "
-                    "output folder"
-                ) from None
-        self.previous_pid = _read_pid(self._file)  # non-empty only if its holder was killed
+        while self._file is None:
+            self._file = self._open_locked()
+        self.previous_pid = _read_pid(self._file)  # a PID is left only if its holder was killed
         self._file.seek(0)
         self._file.truncate()
         self._file.write(f"{os.getpid()}\n")
         self._file.flush()
         return self
+
+    def _open_locked(self):
+        """The lock file, flock'ed; None when its holder deleted it meanwhile (retry)."""
+        try:
+            file = open(self.path, "a+")  # noqa: SIM115 (held for the run); keeps a PID
+        except OSError as error:
+            raise RunDirectoryError(
+                f"cannot write in the run directory {self.run_dir}: {error.strerror}; "
+                "choose a writable output folder"
+            ) from None
+        if fcntl is None:
+            return file
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_pid(file)
+            file.close()
+            who = f"process {holder}" if holder else "another process"
+            raise RunDirectoryError(
+                f"the run directory {self.run_dir} is in use by {who} (another training "
+                f"run holds {self.path}); wait for it to end, stop it, or choose another "
+                "output folder"
+            ) from None
+        try:
+            current = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current != os.fstat(file.fileno()).st_ino:  # locked a file its holder just deleted
+            file.close()
+            return None
+        return file
 
     def __exit__(
         self,
@@ -83,8 +97,7 @@ class RunLock:
     ) -> None:
         if self._file is None:
             return
-        self._file.seek(0)
-        self._file.truncate()  # an empty lock file = released cleanly
+        self.path.unlink(missing_ok=True)  # while still locked: see _open_locked
         self._file.close()  # closing drops the flock
         self._file = None
 
