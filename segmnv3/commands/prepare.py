@@ -59,13 +59,16 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     counts = verify(args.root, args.splits, check_counts=not args.any_count)
     summary = ", ".join(f"{split} {n}" for split, n in counts.items())
-    checked = "sizes agree"
+    decoded = " (headers only)"
     if not args.headers_only:
         report = verify_decoding(args.root, args.splits, workers=args.workers)
         _warn(report.unknown_ids)
-        checked += f", all {report.files} files decode"
+        decoded = f", all {report.files} files decode"
     seconds = time.perf_counter() - start
-    print(f"{args.root}: complete image/label pairs, {checked} ({summary}) [{seconds:.1f} s]")
+    print(
+        f"{args.root}: complete image/label pairs, sizes agree ({summary}){decoded} "
+        f"[{seconds:.1f} s]"
+    )
     if args.write_train_ids:
         splits = [s for s in args.splits if s != "test"]  # test labels are placeholders
         written, notes = write_train_ids(args.root, splits, workers=args.workers)
