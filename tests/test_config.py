@@ -89,7 +89,9 @@ def test_every_shipped_config_loads_and_builds(path):
         ("train.warmup_factor=0", r"train.warmup_factor must be in \(0, 1\]"),
         ("train.val_max_images=0", "train.val_max_images must be None or >= 1"),
         ("train.weight_decay=-1", "train.weight_decay must be >= 0"),
-        ("eval.scales=[]", "eval.scales must be one or more numbers > 0"),
+        ("eval.scales=[]", r"eval.scales must be one or more numbers in \[0.25, 4\]"),
+        ("eval.scales=[.nan]", "eval.scales must be one or more numbers in"),
+        ("eval.scales=[0.001]", "eval.scales must be one or more numbers in"),
     ],
 )
 def test_each_section_validates_its_values(override, message):

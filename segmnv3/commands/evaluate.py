@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from segmnv3.commands.arg_checks import SCALE_RANGE, positive_int, scale_factor
+
 SUMMARY = "Evaluate a checkpoint: per-class IoU, mIoU and pixel accuracy (Cityscapes rules)."
 EXAMPLES = """examples:
   segmnv3 eval runs/row08/best.pt --data-root datasets/cityscapes
   segmnv3 eval runs/row08/best.pt --half-res --flip --scales 0.75 1 1.25
-  segmnv3 eval weights.pt --config configs/<row>.yaml     # a bare state dict needs its config
+  segmnv3 eval weights.pt --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml
+      # a bare state dict needs its config
   segmnv3 eval runs/row08/best.pt --split test --save-predictions outputs/test_preds
 
 Single scale at full resolution without flip is the paper's protocol (the default).
@@ -28,12 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--flip", action="store_true", default=None, help="add a mirrored pass")
     parser.add_argument(
-        "--scales", type=float, nargs="+", help="multi-scale factors, e.g. 0.75 1 1.25"
+        "--scales",
+        type=scale_factor,
+        nargs="+",
+        help=f"multi-scale factors in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}], e.g. 0.75 1 1.25",
     )
     parser.add_argument("--save-predictions", metavar="DIR", help="write label-id PNGs + overlays")
     parser.add_argument("--json", metavar="OUT", help="report path (default beside checkpoint)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--max-images", type=int, help="evaluate the first N images only")
+    parser.add_argument("--max-images", type=positive_int, help="evaluate the first N images only")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

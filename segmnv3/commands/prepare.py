@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from segmnv3.commands.arg_checks import positive_int
+
 SUMMARY = (
     "Verify a Cityscapes download (counts, pairs, sizes); optionally write labelTrainIds PNGs."
 )
@@ -11,8 +13,12 @@ EXAMPLES = """examples:
   segmnv3 prepare --root datasets/cityscapes                     # check 2975/500/1525 pairs
   segmnv3 prepare --root datasets/cityscapes --write-train-ids --workers 8
   segmnv3 prepare --root datasets/synthetic --any-count          # a subset or synthetic set
+  segmnv3 prepare --root datasets/cityscapes --headers-only      # seconds: skip decoding
 
-See datasets/README.md for downloading Cityscapes. Train-id PNGs are optional: the loader
+After the fast checks (names, counts, sizes from the PNG headers) every file is decoded
+on all cores, which finds truncated files and label values that are not Cityscapes ids
+(each file is named; those pixels become ignore). See datasets/README.md for downloading
+Cityscapes. Train-id PNGs are optional: the loader
 maps label ids on the fly, but reading pre-converted files skips that lookup.
 """
 
@@ -28,31 +34,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--any-count", action="store_true", help="skip the official image-count check"
     )
     parser.add_argument(
+        "--headers-only",
+        action="store_true",
+        help="skip decoding every file (truncated files and foreign label ids go unnoticed)",
+    )
+    parser.add_argument(
         "--write-train-ids",
         action="store_true",
         help="write *_gtFine_labelTrainIds.png (train, val)",
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
-        help="processes for --write-train-ids (default: all cores)",
+        help="processes for decoding and --write-train-ids (default: all cores)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from segmnv3.data.prepare import verify, write_train_ids
+    from segmnv3.data.prepare import verify, verify_decoding, write_train_ids
 
     start = time.perf_counter()
     counts = verify(args.root, args.splits, check_counts=not args.any_count)
     summary = ", ".join(f"{split} {n}" for split, n in counts.items())
+    decoded = " (headers only)"
+    if not args.headers_only:
+        report = verify_decoding(args.root, args.splits, workers=args.workers)
+        _warn(report.unknown_ids)
+        decoded = f", all {report.files} files decode"
+    seconds = time.perf_counter() - start
     print(
-        f"{args.root}: complete image/label pairs, sizes agree ({summary}) [{time.perf_counter() - start:.1f} s]"
+        f"{args.root}: complete image/label pairs, sizes agree ({summary}){decoded} "
+        f"[{seconds:.1f} s]"
     )
     if args.write_train_ids:
         splits = [s for s in args.splits if s != "test"]  # test labels are placeholders
-        written = write_train_ids(args.root, splits, workers=args.workers)
+        written, notes = write_train_ids(args.root, splits, workers=args.workers)
+        if args.headers_only:
+            _warn(notes)  # otherwise verify_decoding reported the same files already
         print(f"wrote {written} *_gtFine_labelTrainIds.png files for {', '.join(splits)}")
     return 0
+
+
+def _warn(lines: list[str]) -> None:
+    import sys
+
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from segmnv3.commands.arg_checks import non_negative_int, positive_float, positive_int
+
 SUMMARY = (
     "Generate a synthetic Cityscapes-format dataset (street scenes, 19 classes) and an mp4 clip."
 )
@@ -11,7 +13,7 @@ EXAMPLES = """examples:
   segmnv3 synth datasets/synthetic                      # 40/10/10 images at 1024x2048 + clip.mp4
   segmnv3 synth datasets/synthetic_small --num-train 300 --num-val 50 --size 256x512 --workers 2
   segmnv3 synth /tmp/clip_only --video-only --video-frames 96 --video-size 512x1024
-  segmnv3 train --config configs/<row>.yaml --data-root datasets/synthetic   # then use it
+  segmnv3 train --config configs/demo_synthetic.yaml --data-root datasets/synthetic  # then
 
 The output has leftImg8bit/ and gtFine/ (_labelIds, _color, _instanceIds PNGs) like the
 real dataset, so every command that reads Cityscapes reads it too. Images depend only on
@@ -37,22 +39,24 @@ def size_arg(text: str) -> tuple[int, int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", help="output dataset root (created)")
-    parser.add_argument("--num-train", type=int, default=40, help="training images")
-    parser.add_argument("--num-val", type=int, default=10, help="validation images")
-    parser.add_argument("--num-test", type=int, default=10, help="test images")
+    parser.add_argument("--num-train", type=non_negative_int, default=40, help="training images")
+    parser.add_argument("--num-val", type=non_negative_int, default=10, help="validation images")
+    parser.add_argument("--num-test", type=non_negative_int, default=10, help="test images")
     parser.add_argument(
         "--size", type=size_arg, default=(1024, 2048), metavar="HxW", help="image size"
     )
     parser.add_argument("--seed", type=int, default=0, help="the dataset is a function of the seed")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument(
+        "--workers", type=positive_int, default=None, help="processes (default: all cores)"
+    )
     video = parser.add_mutually_exclusive_group()
     video.add_argument("--no-video", action="store_true", help="skip clip.mp4")
     video.add_argument("--video-only", action="store_true", help="write only clip.mp4")
-    parser.add_argument("--video-frames", type=int, default=48, help="frames in clip.mp4")
+    parser.add_argument("--video-frames", type=positive_int, default=48, help="frames in clip.mp4")
     parser.add_argument(
         "--video-size", type=size_arg, default=(512, 1024), metavar="HxW", help="clip size"
     )
-    parser.add_argument("--fps", type=float, default=12.0, help="clip frame rate")
+    parser.add_argument("--fps", type=positive_float, default=12.0, help="clip frame rate")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,19 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 
+from segmnv3.commands.arg_checks import positive_int
+
 SUMMARY = "Train a segmentation model (paper protocol: SGD, poly LR, CE with ignore 255)."
 EXAMPLES = """examples:
   segmnv3 train --head lraspp --backbone mobilenet_v3_large --data-root datasets/cityscapes
-  segmnv3 train --config configs/t7_row08_v3large_rf2_lraspp_f128_os16.yaml \\
+  segmnv3 train --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml \\
       --data-root datasets/cityscapes --out-dir runs/row08
   segmnv3 train --dataset synthetic --backbone mobilenet_v3_small --iterations 300 \\
       --batch-size 8 --set data.crop_size=[256,512] --set train.base_lr=0.05
-  torchrun --nproc_per_node 4 tools/train.py --config configs/<row>.yaml --batch-size 4
-  segmnv3 train --resume runs/row08/last.pt --set train.iterations=300000
+  torchrun --nproc_per_node 4 tools/train.py \\
+      --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml --batch-size 4
+  segmnv3 train --resume runs/row08/last.pt --iterations 300000 --extend
   segmnv3 train --config table8_v3large_rf2_lraspp_f128_os32 --init-weights deeplab_large.pt \\
       --data-root datasets/cityscapes --out-dir runs/from_deeplab   # new run, step 0
 
-Rerunning a command continues from <out-dir>/last.pt. Ctrl-C (or SIGTERM) saves a
+Rerunning a command continues from <out-dir>/last.pt (a finished run only reports its
+results); another --iterations than the run's is an error unless --extend is given, and
+then must exceed the step reached: the poly LR schedule is recomputed for the new length
+from the current step. One process at a time may use an --out-dir (it is locked; a
+second run fails naming the holder's PID). Ctrl-C (or SIGTERM) saves a
 checkpoint after the current step and exits; the global batch is batch-size x processes
 x train.accumulate and the LR scales linearly with it (base_lr at base_batch 16).
 """
@@ -60,8 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default root {SYNTHETIC_ROOT})",
     )
     parser.add_argument("--out-dir", help="train.out_dir: run folder (checkpoints, logs)")
-    parser.add_argument("--iterations", type=int, help="train.iterations (optimiser steps)")
-    parser.add_argument("--batch-size", type=int, help="train.batch_size (per process)")
+    parser.add_argument(
+        "--iterations", type=positive_int, help="train.iterations (optimiser steps)"
+    )
+    parser.add_argument("--batch-size", type=positive_int, help="train.batch_size (per process)")
     parser.add_argument("--device", help="train.device: auto, cpu, cuda or cuda:N")
     parser.add_argument("--resume", help="training checkpoint to continue (its config is reused)")
     parser.add_argument(
@@ -69,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="model.init_weights: start a new run (step 0, fresh optimiser and schedule) "
         "from the weights of a segmnv3 checkpoint, e.g. one from convert-deeplab",
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="continue an existing run to a new --iterations (beyond the step it reached)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -105,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
     from segmnv3.engine.trainer import train
 
     config = resolve_config(args)
-    result = train(config, resume=args.resume, progress=not args.no_progress)
+    result = train(config, resume=args.resume, progress=not args.no_progress, extend=args.extend)
     return 130 if result.interrupted else 0

@@ -13,6 +13,7 @@ refused with a :class:`~segmnv3.core.errors.CheckpointError`.
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,26 +38,66 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Load a checkpoint file safely (``weights_only=True``).
 
     Raises:
-        CheckpointError: the file is missing, unreadable, or contains pickled objects
+        CheckpointError: the file is missing, unreadable, not a PyTorch file at all (checked
+            from its first bytes before torch reads it), or contains pickled objects
             (classes, functions) that safe loading refuses to build.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the path")
+    _check_magic(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[0][:300]
+        found = _UNSUPPORTED_GLOBAL.search(str(error))
+        what = f" ({found[1]})" if found else ""
         raise CheckpointError(
-            f"refusing to load {path}: it contains pickled code or objects that safe loading "
-            f"(torch.load weights_only=True) does not allow ({reason}). Only tensors, numbers, "
-            "strings, lists and dicts are accepted; re-save the weights as a plain state dict "
-            "from a source you trust"
+            f"refusing to load {path}: it contains pickled code or objects{what} that a "
+            "checkpoint must not hold. Only tensors, numbers, strings, lists and dicts are "
+            "accepted; re-save the weights as a plain state dict "
+            "(torch.save(model.state_dict(), path)) where they were made"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as error:
         raise CheckpointError(
             f"checkpoint {path} is not a readable PyTorch file (truncated or corrupt?): {error}"
         ) from None
+
+
+# torch.save writes a zip archive; files of torch < 1.6 (and raw pickles) start with the
+# pickle PROTO opcode. Anything else is not a checkpoint, whatever its extension.
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = 0x80
+_UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_KNOWN_FORMATS = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+}
+
+
+def _check_magic(path: Path) -> None:
+    """CheckpointError naming what ``path`` looks like when it is not a torch.save file."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(64)
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {error.strerror}") from None
+    if head.startswith(_ZIP_MAGIC) or (head and head[0] == _PICKLE_PROTO):
+        return
+    kind = next((name for magic, name in _KNOWN_FORMATS.items() if head.startswith(magic)), None)
+    if kind is None:
+        kind = "an empty file" if not head else "a text file" if _is_text(head) else None
+    looks = f" (it looks like {kind})" if kind else ""
+    raise CheckpointError(
+        f"{path} is not a checkpoint{looks}: expected a file written by torch.save "
+        "(best.pt / last.pt of a run, or a saved state dict); check the path"
+    )
+
+
+def _is_text(head: bytes) -> bool:
+    """No control characters other than whitespace (UTF-8 bytes >= 0x80 pass)."""
+    return all(byte >= 0x20 or byte in b"\t\n\r" for byte in head)
 
 
 def is_training_checkpoint(data: Any) -> bool:

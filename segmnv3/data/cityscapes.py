@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from segmnv3.core.errors import DatasetError
-from segmnv3.data.labels import label_ids_to_train_ids
+from segmnv3.data.labels import mask_to_train_ids
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 LABEL_SUFFIX = "_gtFine_labelIds.png"
@@ -137,7 +137,17 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """Train-id mask uint8 (H, W) from a labelIds or labelTrainIds PNG."""
+    """Train-id mask uint8 (H, W) from a labelIds or labelTrainIds PNG.
+
+    Values that are not Cityscapes ids become ignore, with a warning naming the file and
+    the ids (``labels.mask_to_train_ids``).
+    """
+    train_ids = path.name.endswith(TRAIN_ID_SUFFIX)
+    return mask_to_train_ids(read_label_file(path), train_ids=train_ids, source=path)
+
+
+def read_label_file(path: Path) -> np.ndarray:
+    """The label PNG as stored (uint8 (H, W)); DatasetError when it is not one."""
     mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise DatasetError(f"cannot decode label {path} (corrupt or truncated PNG); re-extract it")
@@ -146,7 +156,7 @@ def read_mask(path: Path) -> np.ndarray:
             f"label {path} must be a single-channel 8-bit PNG, got shape {mask.shape} {mask.dtype}; "
             "is it a _color or _instanceIds image?"
         )
-    return mask if path.name.endswith(TRAIN_ID_SUFFIX) else label_ids_to_train_ids(mask)
+    return mask
 
 
 class CityscapesDataset(Dataset):

@@ -9,6 +9,7 @@ which a uint8 image holds as 255), maps to ``IGNORE_INDEX``.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -88,8 +89,61 @@ def _id_lookup_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 ID_TO_TRAIN_ID, ID_TO_COLOR, TRAIN_ID_TO_ID = _id_lookup_tables()
-for _table in (ID_TO_TRAIN_ID, ID_TO_COLOR, TRAIN_ID_TO_ID):
+# Byte values a *_labelIds.png / *_labelTrainIds.png may hold; anything else is not Cityscapes.
+KNOWN_LABEL_IDS = np.zeros(256, dtype=bool)
+KNOWN_LABEL_IDS[[label.id % 256 for label in LABELS]] = True
+KNOWN_TRAIN_IDS = np.zeros(256, dtype=bool)
+KNOWN_TRAIN_IDS[[*range(NUM_CLASSES), IGNORE_INDEX]] = True
+for _table in (ID_TO_TRAIN_ID, ID_TO_COLOR, TRAIN_ID_TO_ID, KNOWN_LABEL_IDS, KNOWN_TRAIN_IDS):
     _table.setflags(write=False)
+
+
+def unknown_ids(mask: np.ndarray, *, train_ids: bool = False) -> dict[int, int]:
+    """``{value: pixel count}`` of the values in a uint8 mask that Cityscapes does not define.
+
+    Args:
+        mask: a label image as read from disk (uint8).
+        train_ids: the mask holds train ids (0..18, 255) rather than label ids (0..33, 255).
+
+    Both kinds become ``IGNORE_INDEX`` when mapped, so a foreign value would otherwise
+    vanish silently from training.
+    """
+    counts = np.bincount(mask.reshape(-1), minlength=256)
+    known = KNOWN_TRAIN_IDS if train_ids else KNOWN_LABEL_IDS
+    return {int(v): int(counts[v]) for v in np.flatnonzero((counts > 0) & ~known)}
+
+
+def describe_unknown_ids(path: object, unknown: dict[int, int], *, train_ids: bool) -> str:
+    """One line: which foreign ids ``path`` holds, how many pixels, and what happens to them."""
+    kind = "train ids (0..18, 255)" if train_ids else "Cityscapes label ids (0..33, 255)"
+    pixels = sum(unknown.values())
+    return (
+        f"{path}: {pixels} pixels hold values that are not {kind}: ids {sorted(unknown)}; "
+        "they are ignored (255) in training and evaluation"
+    )
+
+
+class UnknownLabelWarning(UserWarning):
+    """A label image holds values that are not Cityscapes ids (they become ignore)."""
+
+
+_WARNED: set[str] = set()  # label files already reported by this process
+
+
+def mask_to_train_ids(mask: np.ndarray, *, train_ids: bool, source: object) -> np.ndarray:
+    """A label image as stored (uint8 label ids or train ids) -> train ids 0..18 / 255.
+
+    Values Cityscapes does not define become ``IGNORE_INDEX`` with an
+    :class:`UnknownLabelWarning` naming ``source`` and the ids, once per source and process.
+    """
+    unknown = unknown_ids(mask, train_ids=train_ids)
+    if unknown and str(source) not in _WARNED:
+        _WARNED.add(str(source))
+        message = describe_unknown_ids(source, unknown, train_ids=train_ids)
+        warnings.warn(message, UnknownLabelWarning, stacklevel=3)
+    if not train_ids:
+        return label_ids_to_train_ids(mask)
+    return np.where(KNOWN_TRAIN_IDS[mask], mask, np.uint8(IGNORE_INDEX)) if unknown else mask
 
 
 def _as_lookup_index(values: np.ndarray, what: str) -> np.ndarray:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from segmnv3.core.contract import IGNORE_INDEX
+from segmnv3.core.contract import IGNORE_INDEX, NUM_CLASSES
 from segmnv3.core.errors import UserError
 
 
@@ -100,12 +100,11 @@ class ConfusionMatrix:
         valid = target != self.ignore_index
         target, prediction = target[valid], prediction[valid]
         count = self.num_classes
+        if target.numel() and (target.min() < 0 or target.max() >= count):
+            raise UserError(_labels_out_of_range(target, count, self.ignore_index))
         index = target * count + prediction
         if index.numel() and (index.min() < 0 or index.max() >= count * count):
-            raise UserError(
-                f"labels outside 0..{count - 1} (and {self.ignore_index} = ignore) reached the "
-                "metric; the masks must hold train ids, not label ids"
-            )
+            raise ValueError(f"predictions outside 0..{count - 1} reached the metric")
         self.matrix += torch.bincount(index, minlength=count * count).reshape(count, count)
 
     def all_reduce(self) -> None:
@@ -136,6 +135,35 @@ def scores_from_matrix(matrix: torch.Tensor) -> SegmentationScores:
         pixel_accuracy=accuracy,
         valid_pixels=int(valid),
     )
+
+
+def check_train_ids(
+    masks: torch.Tensor, num_classes: int, ignore_index: int = IGNORE_INDEX
+) -> None:
+    """UserError naming both numbers when ``masks`` hold ids outside ``0..num_classes - 1``.
+
+    ``ignore_index`` pixels are allowed. Call it on a CPU batch (the first one of a run):
+    on CUDA an out-of-range target is a device-side assert, not a readable error.
+    """
+    flat = masks.reshape(-1)
+    outside = (flat >= num_classes) | (flat < 0)
+    if bool((outside & (flat != ignore_index)).any()):
+        raise UserError(_labels_out_of_range(flat[flat != ignore_index], num_classes, ignore_index))
+
+
+def _labels_out_of_range(target: torch.Tensor, num_classes: int, ignore_index: int) -> str:
+    outside = target[(target < 0) | (target >= num_classes)].unique()
+    found = [int(v) for v in outside[:8]]
+    head = (
+        f"the ground truth holds class ids {found} but the model has num_classes={num_classes} "
+        f"(ids 0..{num_classes - 1}, {ignore_index} = ignore)"
+    )
+    if num_classes < NUM_CLASSES and max(found) < NUM_CLASSES:
+        return (
+            f"{head}: the data has {NUM_CLASSES} Cityscapes classes; use a model (checkpoint) "
+            f"with num_classes={NUM_CLASSES}"
+        )
+    return f"{head}; the masks must hold train ids, not label ids"
 
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,8 @@ def parallel_map(
     desc: str,
     progress: bool = True,
     chunksize: int | None = None,
-) -> None:
-    """Call ``function`` on every item (results are discarded), in ``workers`` processes.
+) -> list[Any]:
+    """Call ``function`` on every item in ``workers`` processes; its results, in any order.
 
     Workers are forked where the platform allows: they inherit the imported modules
     instead of re-importing them, and only run NumPy/OpenCV code.
@@ -24,13 +24,16 @@ def parallel_map(
     from tqdm import tqdm
 
     with tqdm(total=len(items), desc=desc, unit="img", disable=not progress) as bar:
+        results = []
         if workers <= 1 or len(items) <= 2:
             for item in items:
-                function(item)
+                results.append(function(item))
                 bar.update()
-            return
+            return results
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         chunksize = chunksize or max(1, len(items) // (workers * 8))
         with multiprocessing.get_context(method).Pool(workers) as pool:
-            for _ in pool.imap_unordered(function, items, chunksize=chunksize):
+            for result in pool.imap_unordered(function, items, chunksize=chunksize):
+                results.append(result)
                 bar.update()
+    return results

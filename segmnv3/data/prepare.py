@@ -2,7 +2,9 @@
 
 ``verify`` confirms the official image counts (2975 train / 500 val / 1525 test), that every
 image has its label and vice versa, and that pairs agree in size (read from the PNG
-headers, so checking 5000 pairs takes seconds). ``write_train_ids`` writes
+headers, so this takes seconds); ``verify_decoding`` then decodes every file on all cores
+(a truncated PNG has a valid header) and reports label values that are not Cityscapes
+ids. ``write_train_ids`` writes
 ``*_gtFine_labelTrainIds.png`` beside each ``*_gtFine_labelIds.png`` in parallel, as
 cityscapesscripts' ``createTrainIdLabelImgs`` does; the dataset then skips the lookup.
 """
@@ -11,10 +13,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from segmnv3.core.errors import DatasetError
-from segmnv3.data.cityscapes import LABEL_SUFFIX, TRAIN_ID_SUFFIX, _check_sizes, find_pairs
+from segmnv3.data.cityscapes import (
+    LABEL_SUFFIX,
+    TRAIN_ID_SUFFIX,
+    _check_sizes,
+    find_pairs,
+    read_label_file,
+)
+from segmnv3.data.labels import describe_unknown_ids, label_ids_to_train_ids, unknown_ids
 from segmnv3.data.parallel import parallel_map
 
 EXPECTED_COUNTS = {"train": 2975, "val": 500, "test": 1525}
@@ -49,15 +59,83 @@ def verify(
     return counts
 
 
-def _convert(path: Path) -> None:
+@dataclass
+class DecodeReport:
+    """What ``verify_decoding`` found.
+
+    Attributes:
+        files: files decoded.
+        bad: files that do not decode (truncated or corrupt), sorted.
+        unknown_ids: one line per label file holding values that are not Cityscapes ids.
+    """
+
+    files: int = 0
+    bad: list[str] = field(default_factory=list)
+    unknown_ids: list[str] = field(default_factory=list)
+
+
+def verify_decoding(
+    root: str | Path,
+    splits: Sequence[str] = ("train", "val", "test"),
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+) -> DecodeReport:
+    """Decode every image and label of ``splits`` (in parallel, with a progress bar).
+
+    Raises:
+        DatasetError: files that do not decode, listed (after checking them all).
+    """
+    files = []
+    for split in splits:
+        images, labels = find_pairs(root, split)
+        files += [(str(p), False) for p in images] + [(str(p), True) for p in labels]
+    results = parallel_map(
+        _decode, files, workers=workers or os.cpu_count() or 1, desc="decode", progress=progress
+    )
+    report = DecodeReport(files=len(files))
+    for path, ok, unknown in sorted(results):
+        if not ok:
+            report.bad.append(path)
+        elif unknown:
+            train_ids = path.endswith(TRAIN_ID_SUFFIX)
+            report.unknown_ids.append(describe_unknown_ids(path, unknown, train_ids=train_ids))
+    if report.bad:
+        shown = ", ".join(report.bad[:10]) + (" ..." if len(report.bad) > 10 else "")
+        raise DatasetError(
+            f"{len(report.bad)} of {len(files)} files under {root} do not decode (truncated or "
+            f"corrupt): {shown}; re-extract them from the archives"
+        )
+    return report
+
+
+def _decode(item: tuple[str, bool]) -> tuple[str, bool, dict[int, int]]:
+    """(path, decodes?, unknown label values) of one file; never raises for bad files."""
     import cv2
 
-    from segmnv3.data.cityscapes import read_mask
+    cv2.setNumThreads(1)
+    path, is_label = item
+    if not is_label:
+        return path, cv2.imread(path, cv2.IMREAD_COLOR) is not None, {}
+    try:
+        mask = read_label_file(Path(path))
+    except DatasetError:
+        return path, False, {}
+    return path, True, unknown_ids(mask, train_ids=path.endswith(TRAIN_ID_SUFFIX))
+
+
+def _convert(path: Path) -> str | None:
+    """Write the labelTrainIds PNG of one labelIds PNG; a line about foreign ids, if any."""
+    import cv2
 
     cv2.setNumThreads(1)
     target = path.with_name(path.name[: -len(LABEL_SUFFIX)] + TRAIN_ID_SUFFIX)
-    if not cv2.imwrite(str(target), read_mask(path), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+    mask = read_label_file(path)
+    unknown = unknown_ids(mask)
+    train_ids = label_ids_to_train_ids(mask)
+    if not cv2.imwrite(str(target), train_ids, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
         raise DatasetError(f"could not write {target}; check that the folder is writable")
+    return describe_unknown_ids(path, unknown, train_ids=False) if unknown else None
 
 
 def write_train_ids(
@@ -66,8 +144,13 @@ def write_train_ids(
     *,
     workers: int | None = None,
     progress: bool = True,
-) -> int:
-    """Write ``*_gtFine_labelTrainIds.png`` for every labelIds PNG of ``splits``; returns the count."""
+) -> tuple[int, list[str]]:
+    """Write ``*_gtFine_labelTrainIds.png`` for every labelIds PNG of ``splits``.
+
+    Returns:
+        The number of files written, and one line per file whose foreign label ids
+        (not Cityscapes ids) became ignore.
+    """
     paths = sorted(
         p for split in splits for p in (Path(root) / "gtFine" / split).glob(f"*/*{LABEL_SUFFIX}")
     )
@@ -76,7 +159,7 @@ def write_train_ids(
             f"no *{LABEL_SUFFIX} files under {Path(root) / 'gtFine'} for splits {list(splits)}"
         )
     workers = workers or os.cpu_count() or 1
-    parallel_map(
+    notes = parallel_map(
         _convert, paths, workers=workers, desc="labelTrainIds", progress=progress, chunksize=16
     )
-    return len(paths)
+    return len(paths), sorted(note for note in notes if note)

@@ -135,6 +135,11 @@ class TrainConfig:
             )
 
 
+# Test-time scales accepted (1 = the image as it is): below 1/4 the network sees a few
+# pixels, above 4 a 1024x2048 frame becomes 4096x8192. `segmnv3 eval --scales` checks it too.
+SCALE_RANGE = (0.25, 4.0)
+
+
 @dataclass
 class EvalConfig:
     """Evaluation options: single scale, full resolution, no flip by default (the paper's).
@@ -142,6 +147,7 @@ class EvalConfig:
     Attributes:
         flip: average the logits of the image and its horizontal mirror.
         scales: input scales whose (upsampled) logits are averaged; (1.0,) = single scale.
+            Each lies in ``SCALE_RANGE``.
         batch_size: images per forward pass.
     """
 
@@ -150,8 +156,12 @@ class EvalConfig:
     batch_size: int = 1
 
     def __post_init__(self) -> None:
-        if not self.scales or any(s <= 0 for s in self.scales):
-            raise ConfigError(f"eval.scales must be one or more numbers > 0, got {self.scales}")
+        low, high = SCALE_RANGE
+        if not self.scales or not all(low <= s <= high for s in self.scales):  # NaN fails too
+            raise ConfigError(
+                f"eval.scales must be one or more numbers in [{low:g}, {high:g}], "
+                f"got {list(self.scales)}"
+            )
         if self.batch_size < 1:
             raise ConfigError(f"eval.batch_size must be >= 1, got {self.batch_size}")
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import torch
 
+from segmnv3.core.contract import NUM_CLASSES
+from segmnv3.core.errors import CheckpointError, UserError
 from segmnv3.core.files import atomic_path, write_text_atomic
 from segmnv3.core.optional import pyplot
 from segmnv3.data.labels import CLASS_NAMES
@@ -43,14 +46,27 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
     from segmnv3.data.cityscapes import CityscapesDataset
     from segmnv3.data.transforms import build_eval_transform
 
+    json_path = Path(request.json_path or default_json_path(request))
+    check_output_folder(json_path.parent, "the JSON report")  # before minutes of evaluation
     device = resolve_device(request.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed-size full images: fastest kernels
     model, config = load_model(request.checkpoint, config=request.config, map_location=device)
+    if config.model.num_classes < NUM_CLASSES:  # the Cityscapes reader yields train ids 0..18
+        raise CheckpointError(
+            f"{request.checkpoint} predicts {config.model.num_classes} classes "
+            f"(model.num_classes={config.model.num_classes}), but Cityscapes masks hold "
+            f"{NUM_CLASSES} train ids (0..{NUM_CLASSES - 1}): its mIoU on this data is "
+            f"undefined; evaluate a model trained with num_classes={NUM_CLASSES}"
+        )
     data = config.data
     if request.data_root is not None:
         data = dataclasses.replace(data, root=request.data_root)
-    scales = list(request.scales or config.eval.scales)
+    if request.max_images is not None and request.max_images < 1:
+        raise UserError(f"max_images must be None or >= 1, got {request.max_images}")
+    scales = list(
+        dataclasses.replace(config.eval, scales=request.scales or config.eval.scales).scales
+    )
     if request.half_res:
         scales = [0.5 * s for s in scales]  # half-resolution input, logits upsampled
     flip = config.eval.flip if request.flip is None else request.flip
@@ -89,11 +105,30 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
         "normalisation": {"mean": list(data.mean), "std": list(data.std)},
         **scores.to_dict(class_names(config.model.num_classes)),
     }
-    json_path = Path(request.json_path or default_json_path(request))
     write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     plot_class_iou(scores, class_names(config.model.num_classes), json_path.with_suffix(".png"))
     report["json"] = str(json_path)
     return scores, report
+
+
+def check_output_folder(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and prove it writable now, not after the evaluation.
+
+    Raises:
+        UserError: a part of the path is a file, or the folder cannot be created or written.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(
+            f"cannot write {what} into {folder}: a part of that path is a file, not a folder"
+        ) from None
+    except OSError as error:
+        raise UserError(
+            f"cannot write {what} into {folder}: {error.strerror}; choose a writable folder"
+        ) from None
 
 
 def class_names(num_classes: int) -> list[str]:

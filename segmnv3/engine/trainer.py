@@ -4,7 +4,9 @@
 started by ``torchrun`` (DistributedDataParallel, SyncBatchNorm on CUDA, sharded data).
 Only rank 0 prints, logs and writes files. A run directory holds ``config.yaml``,
 ``last.pt`` / ``best.pt``, ``log.jsonl``, TensorBoard events and ``curves.png``; running
-the same command again continues from ``last.pt`` with the same schedule.
+the same command again continues from ``last.pt`` with the same schedule (a longer one
+only when asked to ``extend``; a finished run just reports its results). One process at
+a time uses a run directory (``run_lock``); temporaries of killed runs are removed there.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from segmnv3.core.errors import CheckpointError, UserError
+from segmnv3.core.contract import NUM_CLASSES
+from segmnv3.core.errors import CheckpointError, ConfigError, UserError
 from segmnv3.core.files import write_text_atomic
-from segmnv3.data.metrics import all_reduce_sum
+from segmnv3.data.metrics import all_reduce_sum, check_train_ids
 from segmnv3.engine import checkpoint
 from segmnv3.engine.config import Config
 from segmnv3.engine.data_loop import (
@@ -43,7 +46,9 @@ from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
+from segmnv3.engine.resume import check_schedule, describe_miou, stored_last_miou
 from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
+from segmnv3.engine.run_lock import RunLock, remove_stale_temporaries
 from segmnv3.engine.run_log import RunLog, plot_curves
 from segmnv3.engine.save_policy import SavePolicy
 from segmnv3.engine.signals import StopRequest
@@ -61,21 +66,55 @@ class TrainResult:
 
 
 def train(
-    config: Config, *, resume: str | Path | None = None, progress: bool = True
+    config: Config,
+    *,
+    resume: str | Path | None = None,
+    progress: bool = True,
+    extend: bool = False,
 ) -> TrainResult:
-    """Train ``config`` (resuming from ``resume``, or from ``out_dir/last.pt`` if present)."""
+    """Train ``config`` (resuming from ``resume``, or from ``out_dir/last.pt`` if present).
+
+    Args:
+        config: the run; ``train.out_dir`` is locked for this process while it runs.
+        resume: a training checkpoint to continue instead of ``out_dir/last.pt``.
+        progress: show a progress bar.
+        extend: allow ``train.iterations`` to differ from the checkpoint's (it must exceed
+            the step reached): the poly schedule is recomputed for the new length.
+
+    Raises:
+        RunDirectoryError: ``out_dir`` is a file, not writable, or used by a live run.
+        ScheduleChangeError: another ``train.iterations`` than the checkpoint's, without
+            ``extend`` (or not beyond its step).
+    """
     context = init_distributed(config.train.device)
     threads = torch.get_num_threads()  # train.cpu_threads changes it for this run only
+    lock = RunLock(config.train.out_dir) if context.is_main else nullcontext()
     try:
-        if context.is_main:
-            ensure_synthetic(config.data)
-        barrier(context)
-        trainer = Trainer(config, context, progress=progress)
-        trainer.restore(resume)
-        return trainer.run()
+        with lock:
+            if context.is_main:
+                _announce_cleanup(lock)
+                ensure_synthetic(config.data)
+            barrier(context)
+            trainer = Trainer(config, context, progress=progress)
+            trainer.restore(resume, extend=extend)
+            return trainer.run()
     finally:
         torch.set_num_threads(threads)
         shutdown(context)
+
+
+def _announce_cleanup(lock: RunLock) -> None:
+    """Say whose lock was taken over and which temporaries of killed runs were removed."""
+    if lock.previous_pid is not None:
+        print(f"{lock.run_dir}: process {lock.previous_pid} ended without releasing it")
+    removed = remove_stale_temporaries(lock.run_dir)
+    if removed:
+        names = ", ".join(path.name for path in removed[:5])
+        more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
+        print(
+            f"{lock.run_dir}: removed {len(removed)} temporary file(s) left by killed runs "
+            f"({names}{more})"
+        )
 
 
 class Trainer:
@@ -96,6 +135,13 @@ class Trainer:
         if options.cpu_threads is not None:
             torch.set_num_threads(options.cpu_threads)
         self.train_set, self.val_set = build_datasets(config.data)  # fail fast on a bad root
+        if config.model.num_classes < NUM_CLASSES:  # the Cityscapes reader yields 0..18
+            raise ConfigError(
+                f"model.num_classes={config.model.num_classes}, but the {config.data.dataset} "
+                f"data at {config.data.root} has {NUM_CLASSES} classes (train ids 0.."
+                f"{NUM_CLASSES - 1}); set model.num_classes={NUM_CLASSES}"
+            )
+        self.labels_checked = False  # the first batch's masks are checked against num_classes
         seed_everything(options.seed)  # identical initial weights on every rank
         self.raw_model = build_training_model(config, context, self.memory_format)
         self.model, self.ddp = wrap_for_training(self.raw_model, config, context)
@@ -107,9 +153,13 @@ class Trainer:
         self.last_miou: float | None = None  # of the latest validation
         self.saves = SavePolicy(options.ckpt_interval)  # decides when to write checkpoints
         self.clock = (time.perf_counter(), 0)  # (time, step) the it/s rate is measured from
+        self.resumed = False  # restored from a checkpoint (config.yaml is then already there)
 
-    def restore(self, resume: str | Path | None) -> None:
-        """Load a training checkpoint: ``resume``, else ``out_dir/last.pt`` when it exists."""
+    def restore(self, resume: str | Path | None, *, extend: bool = False) -> None:
+        """Load a training checkpoint: ``resume``, else ``out_dir/last.pt`` when it exists.
+
+        ``extend`` allows another ``train.iterations`` (see :func:`check_schedule`).
+        """
         path = Path(resume) if resume else self.run_dir / checkpoint.LAST_NAME
         if resume is None and not path.is_file():
             return
@@ -125,6 +175,7 @@ class Trainer:
                 f"{self.run_dir} already holds a run of another model ({path}); "
                 "choose a new --out-dir, or pass --resume to continue that run"
             )
+        check_schedule(state, self.config.train.iterations, source=path, extend=extend)
         checkpoint.load_weights(self.raw_model, state["model"], source=str(path))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -132,12 +183,17 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"])
         self.step, self.best_miou = int(state["step"]), float(state["best_miou"])
+        self.last_miou = stored_last_miou(state, path)
         self.saves.saved_step = self.step
-        self._print(f"resuming from {path} at step {self.step}/{self.config.train.iterations}")
+        self.resumed = True
+        if self.step < self.config.train.iterations:
+            self._print(f"resuming from {path} at step {self.step}/{self.config.train.iterations}")
 
     def run(self) -> TrainResult:
         """Train until ``train.iterations`` or a stop signal; validate, log and checkpoint."""
         options = self.config.train
+        if self.step >= options.iterations:
+            return self._already_finished()
         self._write_config()
         stream = BatchStream(
             self.train_set,
@@ -191,6 +247,7 @@ class Trainer:
             if self.context.is_main:
                 state = self._state()
                 checkpoint.save_run_checkpoint(state, self.run_dir, is_best=decision.is_best)
+                self._write_config(announce=False)  # config.yaml == the checkpoint's config
             self.saves.saved_step = self.step
 
     def _train_step(self, stream: BatchStream) -> torch.Tensor:
@@ -200,6 +257,9 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         for micro in range(accumulate):
             images, masks = next(stream)
+            if not self.labels_checked:  # cheap on the CPU; on CUDA a bad id is a device assert
+                check_train_ids(masks, self.config.model.num_classes)
+                self.labels_checked = True
             images = images.to(self.device, non_blocking=True)  # (B, 3, H, W)
             images = images.contiguous(memory_format=self.memory_format)
             masks = masks.to(self.device, non_blocking=True)  # (B, H, W)
@@ -271,14 +331,32 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "rng": capture_rng_state(),
             "best_miou": self.best_miou,
+            "last_miou": self.last_miou,
         }
 
-    def _write_config(self) -> None:
-        if self.context.is_main:
-            text = self.config.to_yaml()
+    def _write_config(self, *, announce: bool = True) -> None:
+        """Print the config; write config.yaml for a new run and beside every checkpoint.
+
+        A resumed run keeps the stored config.yaml until its next checkpoint, so the file
+        always describes the run that ``last.pt`` holds.
+        """
+        if not self.context.is_main:
+            return
+        text = self.config.to_yaml()
+        if announce:
             print(f"resolved config:\n{text}")
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not announce or not self.resumed:
             write_text_atomic(self.run_dir / "config.yaml", text)
+
+    def _already_finished(self) -> TrainResult:
+        """A rerun of a finished run: report it, write nothing."""
+        self._print(
+            f"{self.run_dir} already holds a finished run (step {self.step}/"
+            f"{self.config.train.iterations}): best val mIoU {describe_miou(self.best_miou)}, "
+            f"last {describe_miou(self.last_miou)}; extend it to a larger train.iterations "
+            "to train longer"
+        )
+        return TrainResult(self.run_dir, self.step, self.best_miou, self.last_miou, False)
 
     def _finish(self, log: RunLog, interrupted: bool) -> TrainResult:
         self._checkpoint(stopping=True)
@@ -295,7 +373,7 @@ class Trainer:
             if interrupted:
                 print(f"stopped at step {self.step}; rerun the same command to continue ({where})")
             else:
-                print(f"done: best val mIoU {100 * self.best_miou:.2f}; {where}")
+                print(f"done: best val mIoU {describe_miou(self.best_miou)}; {where}")
         return TrainResult(self.run_dir, self.step, self.best_miou, self.last_miou, interrupted)
 
     def _print(self, message: str) -> None:

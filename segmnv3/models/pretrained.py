@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from segmnv3.core.checkpoint import load_checkpoint
 from segmnv3.core.errors import CheckpointError
 from segmnv3.models.backbone import MobileNetBackbone
 
@@ -89,10 +90,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             f"weights file {path} does not exist; pass the path of a downloaded .pth file "
             "(see README: 'Pretrained weights')"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # unpickling refusal or a corrupt file
-        raise CheckpointError(f"cannot read weights file {path} safely: {error}") from None
+    state = load_checkpoint(path)  # safe: weights_only, "not a checkpoint", truncated files
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict):
