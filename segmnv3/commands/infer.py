@@ -128,8 +128,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _kept(result) -> str:
-    """What an interrupted run leaves: the finished files, not the unfinished video."""
-    kept = f"kept {len(result.written)} finished file(s)"
+    """What an interrupted run leaves: the finished images' files, not an unfinished video."""
+    if result.total:
+        kept = (
+            f"kept the outputs of {result.completed} of {result.total} image(s) "
+            f"({len(result.written)} file(s))"
+        )
+    else:
+        kept = f"kept {len(result.written)} file(s)"
     if result.written:
         folders = sorted({str(path.parent) for path in result.written})
         kept += f" in {', '.join(folders[:3])}{', ...' if len(folders) > 3 else ''}"

@@ -70,6 +70,8 @@ class InferResult:
         skipped: input images that could not be read.
         discarded: final names of outputs dropped unfinished (a partial video).
         removed: stale temporaries of earlier runs deleted at the start.
+        completed: input images whose outputs were all written (images only).
+        total: number of input images (images only).
     """
 
     backend: Backend
@@ -78,6 +80,8 @@ class InferResult:
     skipped: list[Path] = field(default_factory=list)
     discarded: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    completed: int = 0
+    total: int = 0
 
     def summary(self) -> str:
         """One line of FPS figures, or "" without them."""
@@ -139,6 +143,7 @@ def segment_source(
         if settings.size or source.size:  # export / warm up before the clock starts
             runtimes(network_size(source.size, settings.size)[0] or source.size)
         result = InferResult(settings.backend, None, skipped=source.skipped, removed=removed)
+        result.total = len(source.paths)
         sink = _sink(source, out_dir, settings)
         try:
             result.stats = segment_stream(
@@ -155,12 +160,14 @@ def segment_source(
             if source.kind != "webcam":
                 result.discarded = sink.discard()
                 result.written = list(sink.written)
+                result.completed = getattr(sink, "images", 0)
                 raise InferInterrupted(result) from None
             # a webcam stream is ended with Ctrl-C: keep what was recorded
         except BaseException:
             sink.discard()
             raise
         result.written = sink.commit()
+        result.completed = getattr(sink, "images", 0)
         return result
 
 

@@ -147,12 +147,14 @@ class ImageSink:
     def __init__(self, folder: Path, alpha: float, save_masks: bool, show: bool = False):
         self.folder, self.alpha, self.save_masks, self.show = folder, alpha, save_masks, show
         self.written: list[Path] = []
+        self.images = 0  # inputs whose outputs are all written
 
     def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
         labels = resize_labels(labels, frame.shape[:2])
         blended = overlay(frame, labels, self.alpha)
         for path, image in zip(self.targets(name), (blended, labels), strict=False):
             self.written.append(write_png(path, image))
+        self.images += 1
         if self.show:
             show_frame(blended)
 

@@ -72,7 +72,7 @@ class Source:
                 if image is None:
                     self.skipped.append(path)
                     if on_skip is not None:
-                        on_skip(f"skipping {path}: cannot read it (corrupt or not an image)")
+                        on_skip(f"skipping {path}: cannot read image (corrupt or not an image)")
                     continue
                 yield name, image
             return
