@@ -110,9 +110,7 @@ def test_network_size_bounds_huge_inputs_and_leaves_normal_ones():
     assert network_size((8000, 8000), (512, 512)) == ((512, 512), None)
 
 
-def test_huge_image_runs_at_a_bounded_size_with_labels_at_input_size(
-    tmp_path, capsys, monkeypatch
-):
+def test_huge_image_runs_at_a_bounded_size_with_labels_at_input_size(tmp_path, capsys, monkeypatch):
     from segmnv3.deploy.inference import sizing, stream
 
     monkeypatch.setattr(sizing, "MAX_NETWORK_PIXELS", 64 * 96)  # stands in for 2048 x 2048
