@@ -238,3 +238,39 @@ def test_stale_temporaries_of_a_killed_run_are_removed_at_the_next_start(tmp_pat
     err = capsys.readouterr().err
     for path in [*stale, masks]:
         assert f"removed {path}, left by an earlier run that was killed" in err
+
+
+# the same patterns in export and the library API
+
+
+def test_export_names_a_corrupt_parity_image_instead_of_a_traceback(
+    tmp_path, synthetic_root, capsys
+):
+    import shutil
+
+    from segmnv3.data.cityscapes import find_pairs
+
+    root = tmp_path / "root"
+    shutil.copytree(synthetic_root, root)
+    broken = find_pairs(root, "val")[0][0]
+    broken.write_bytes(b"\x89PNG garbage")
+    argv = ["export", *SMOKE, "--data-root", str(root), "--resolution", "64x128"]
+    assert main([*argv, "--parity-images", "2", "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot read parity image {broken} (corrupt or not an image)" in err
+
+
+def test_segment_bounds_a_huge_image_and_returns_labels_at_its_size(monkeypatch):
+    import torch
+
+    from segmnv3.deploy import segment as api
+    from segmnv3.deploy.inference import sizing
+    from segmnv3.engine.config import load_config
+    from segmnv3.models.segmenter import build_model_from_config
+
+    monkeypatch.setattr(sizing, "MAX_NETWORK_PIXELS", 64 * 96)
+    model = build_model_from_config(load_config(ROW11).model).eval()
+    seen = []
+    model.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape))
+    labels = api.segment(model, np.zeros((128, 192, 3), np.uint8))
+    assert labels.shape == (128, 192) and seen == [torch.Size([1, 3, 64, 96])]
