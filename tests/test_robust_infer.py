@@ -274,3 +274,21 @@ def test_segment_bounds_a_huge_image_and_returns_labels_at_its_size(monkeypatch)
     model.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape))
     labels = api.segment(model, np.zeros((128, 192, 3), np.uint8))
     assert labels.shape == (128, 192) and seen == [torch.Size([1, 3, 64, 96])]
+
+
+def test_sigint_on_a_video_discards_the_partial_video_and_says_so(tmp_path):
+    from segmnv3.data.synthetic import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", frames=150, size=(256, 384))
+    out = tmp_path / "out"
+    process = infer_process(clip, out)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".clip_masks.tmp*/*.png")) and process.poll() is None:
+        assert time.monotonic() < deadline, "infer wrote nothing within 60 s"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    expected = f"interrupted: discarded the unfinished {out / 'clip_overlay.mp4'} and "
+    assert expected + f"{out / 'clip_masks'} (a partial video is not kept)" in err
+    assert list(out.iterdir()) == []

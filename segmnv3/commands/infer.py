@@ -129,16 +129,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _kept(result) -> str:
     """What an interrupted run leaves: the finished images' files, not an unfinished video."""
-    if result.total:
-        kept = (
-            f"kept the outputs of {result.completed} of {result.total} image(s) "
-            f"({len(result.written)} file(s))"
-        )
-    else:
-        kept = f"kept {len(result.written)} file(s)"
+    if not result.total:  # a video: it is whole or not at all
+        dropped = " and ".join(map(str, result.discarded))
+        return f"discarded the unfinished {dropped} (a partial video is not kept)"
+    kept = (
+        f"kept the outputs of {result.completed} of {result.total} image(s) "
+        f"({len(result.written)} file(s))"
+    )
     if result.written:
         folders = sorted({str(path.parent) for path in result.written})
         kept += f" in {', '.join(folders[:3])}{', ...' if len(folders) > 3 else ''}"
-    if result.discarded:
-        kept += "; discarded the unfinished " + ", ".join(map(str, result.discarded))
     return kept
