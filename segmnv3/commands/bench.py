@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 
 SUMMARY = "Benchmark params, MAdds, latency (eager/ONNX Runtime/OpenVINO/int8) and memory."
 EXAMPLES = """examples:
@@ -23,6 +24,8 @@ QUICK_SIZES = {"half": (64, 128), "full": (128, 256)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from segmnv3.commands.arg_types import non_negative_int, positive_int
+
     parser.add_argument(
         "--config",
         action="append",
@@ -34,29 +37,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="checkpoint for a single --config (int8 agreement "
         "is only meaningful with trained weights)",
     )
-    parser.add_argument("--threads", type=int, default=1, help="threads of every runtime")
-    parser.add_argument("--repeats", type=int, default=10, help="timed runs per backend")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    parser.add_argument(
+        "--threads", type=positive_int, default=1, help="threads of every runtime (>= 1)"
+    )
+    parser.add_argument(
+        "--repeats", type=positive_int, default=10, help="timed runs per backend (>= 1)"
+    )
+    parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed runs first")
     parser.add_argument(
         "--quick", action="store_true", help="CI mode: 64x128 / 128x256 inputs, 2 runs, row 11 only"
     )
     parser.add_argument("--output", default="outputs/bench", help="report folder")
     parser.add_argument(
         "--data-root",
-        help="images for int8 calibration and agreement "
-        "(default: a temporary synthetic set at the full size)",
-    )
-    parser.add_argument("--calib-images", type=int, default=8, help="int8 calibration images")
-    parser.add_argument(
-        "--agreement-images", type=int, default=2, help="val images for argmax agreement with eager"
+        help="images for int8 calibration and agreement; "
+        "without it, a temporary synthetic set at the full size is generated",
     )
     parser.add_argument(
-        "--fma-units", type=int, default=2, help="AVX-512 FMA pipes per core, for the compute floor"
+        "--calib-images", type=positive_int, default=8, help="int8 calibration images (>= 1)"
+    )
+    parser.add_argument(
+        "--agreement-images",
+        type=positive_int,
+        default=2,
+        help="val images for argmax agreement with eager (>= 1)",
+    )
+    parser.add_argument(
+        "--fma-units",
+        type=positive_int,
+        default=2,
+        help="AVX-512 FMA pipes per core, for the compute floor",
     )
     parser.add_argument("--no-video", action="store_true", help="skip the video FPS figure")
 
 
 def run(args: argparse.Namespace) -> int:
+    from segmnv3.commands.interrupts import terminate_as_interrupt
+
+    with terminate_as_interrupt() as interrupts:
+        try:
+            return _run(args)
+        except KeyboardInterrupt:
+            print(
+                f"{interrupts.name}: no report written; exported files in progress were "
+                f"removed (nothing partial is left in {args.output})",
+                file=sys.stderr,
+            )
+            return interrupts.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from segmnv3.core.errors import UserError
@@ -104,6 +134,15 @@ def load_subjects(configs: list[str], weights: str | None = None) -> list:
         paths = [resolve_config(c) for c in configs]
     except ConfigError as error:
         raise UserError(f"--config: {error}") from None
+    names: dict[str, Path] = {}
+    for path in map(Path, paths):
+        if path.stem in names:
+            raise UserError(
+                f"--config: {names[path.stem]} and {path} both give a model named "
+                f"{path.stem!r} (files and results are named after the config file); "
+                "give each config once, under distinct names"
+            )
+        names[path.stem] = path
     subjects = []
     for index, path in enumerate(paths):
         config = load_config(path)
@@ -128,6 +167,7 @@ def benchmark(subjects, settings, out_dir, data_root=None, video: bool = True):
     from pathlib import Path
 
     from segmnv3.core.errors import UserError
+    from segmnv3.core.files import remove_stale_temporaries
     from segmnv3.data.synthetic import write_clip
     from segmnv3.deploy.bench.report import write_report
     from segmnv3.deploy.bench.run import run_benchmark
@@ -139,6 +179,9 @@ def benchmark(subjects, settings, out_dir, data_root=None, video: bool = True):
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--output {out_dir}: cannot create it ({error.strerror})") from None
+    for folder in (out_dir, out_dir / "files"):
+        for path in remove_stale_temporaries(folder):
+            print(f"removed {path}, left by an earlier run that was killed")
     sizes = settings.sizes
     with ExitStack() as stack:
         if data_root is None:

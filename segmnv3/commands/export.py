@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 SUMMARY = "Export a model to ONNX, OpenVINO IR and int8, with parity checks against PyTorch."
 EXAMPLES = """examples:
@@ -22,6 +23,7 @@ Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from segmnv3.commands.arg_types import positive_int
     from segmnv3.commands.model_args import add_model_arguments
     from segmnv3.deploy import FORMATS
 
@@ -42,12 +44,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-root",
-        help="Cityscapes-layout images for parity, calibration "
-        "and val mIoU (default: a temporary synthetic set)",
+        help="Cityscapes-layout images for parity, calibration and val mIoU; "
+        "without it, a temporary synthetic set is generated",
     )
-    parser.add_argument("--parity-images", type=int, default=4, help="val images for parity")
-    parser.add_argument("--calib-images", type=int, default=16, help="train images for int8")
-    parser.add_argument("--val-images", type=int, default=50, help="val images for int8 mIoU")
+    parser.add_argument(
+        "--parity-images", type=positive_int, default=4, help="val images for parity (>= 1)"
+    )
+    parser.add_argument(
+        "--calib-images", type=positive_int, default=16, help="train images for int8 (>= 1)"
+    )
+    parser.add_argument(
+        "--val-images", type=positive_int, default=50, help="val images for int8 mIoU (>= 1)"
+    )
     parser.add_argument(
         "--int8-recipe",
         default="tuned",
@@ -57,12 +65,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from segmnv3.commands.interrupts import terminate_as_interrupt
+
+    with terminate_as_interrupt() as interrupts:
+        try:
+            return _run(args)
+        except KeyboardInterrupt:
+            print(
+                f"{interrupts.name}: files already listed as written are complete; "
+                f"the one in progress was removed (nothing partial is left in {args.output})",
+                file=sys.stderr,
+            )
+            return interrupts.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from segmnv3.commands.model_args import load_deploy_model, parse_resolution
     from segmnv3.core.errors import UserError
+    from segmnv3.core.files import remove_stale_temporaries
     from segmnv3.deploy.export.bundle import ExportSettings, export_bundle
+    from segmnv3.deploy.inference.sizing import check_memory
 
+    size = parse_resolution(args.resolution)
+    check_memory(size, what="--resolution")
     model = load_deploy_model(args)
     pooling = getattr(getattr(model.module, "head", None), "pooling", None)
     if args.dynamic and pooling not in (None, "global"):
@@ -75,8 +102,10 @@ def run(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--output {out_dir}: cannot create it ({error.strerror})") from None
+    for path in remove_stale_temporaries(out_dir):
+        print(f"removed {path}, left by an earlier run that was killed")
     settings = ExportSettings(
-        size=parse_resolution(args.resolution),
+        size=size,
         formats=tuple(args.format),
         data_root=Path(args.data_root) if args.data_root else None,
         dynamic=args.dynamic,
@@ -88,5 +117,5 @@ def run(args: argparse.Namespace) -> int:
     )
     result = export_bundle(model, out_dir, settings)
     for kind, path in result.files.items():
-        print(f"wrote {kind}: {path}")
+        print(f"wrote {kind}: {path}", flush=True)
     return 0

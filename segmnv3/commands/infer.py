@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 SUMMARY = "Segment a video, image(s) or webcam; write colour overlays (and label PNGs)."
 EXAMPLES = """examples:
@@ -16,10 +17,19 @@ EXAMPLES = """examples:
 The video keeps the input's fps and frame size. --save-mask writes train-id PNGs (0..18).
 Decoding, inference and encoding run in parallel threads; the summary prints model-only
 and end-to-end FPS. Outputs get their final names only once complete.
+
+Image outputs keep the input's sub-path below the folder (or the glob's common folder);
+files that differ only by extension keep it (e.g. a.jpg_overlay.png). Unreadable images
+are skipped with a warning (exit status 2 at the end). Without --resolution, an image
+smaller than 32 px is run at 32 px and one above 4.2 MP (2048x2048) is scaled down to it
+(about 200 bytes of memory per network pixel); labels always come back at the input size.
+Ctrl-C or SIGTERM keeps the finished images (a partial video is discarded) and says so;
+temporaries of a killed run are removed by the next run into the same folder.
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from segmnv3.commands.arg_types import positive_int, torch_device
     from segmnv3.commands.model_args import add_model_arguments
     from segmnv3.deploy.runtimes.backend import FP32_BACKENDS
 
@@ -27,32 +37,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     backends = [backend.name for backend in FP32_BACKENDS]
     parser.add_argument("--backend", choices=backends, default="eager", help="runtime")
-    parser.add_argument("--device", default="cpu", help="torch device (eager backend only)")
+    parser.add_argument(
+        "--device",
+        type=torch_device,
+        default="cpu",
+        help="torch device: cpu, cuda, cuda:N, mps (eager backend only)",
+    )
     parser.add_argument("--output", default="outputs/infer", help="output folder")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay weight of the colours")
     parser.add_argument("--save-mask", action="store_true", help="also write label PNGs")
     parser.add_argument("--show", action="store_true", help="display frames (needs a GUI)")
-    parser.add_argument("--max-frames", type=int, help="stop after N frames (webcams)")
+    parser.add_argument(
+        "--max-frames", type=positive_int, metavar="N", help="stop after N frames (webcams)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from segmnv3.commands.interrupts import terminate_as_interrupt
+    from segmnv3.deploy.inference.pipeline import InferInterrupted
+
+    with terminate_as_interrupt() as interrupts:
+        try:
+            return _run(args)
+        except InferInterrupted as interrupted:
+            print(f"{interrupts.name}: {_kept(interrupted.result)}", file=sys.stderr)
+            return interrupts.exit_code
+        except KeyboardInterrupt:
+            print(f"{interrupts.name} before any output was written", file=sys.stderr)
+            return interrupts.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from segmnv3.commands.model_args import load_deploy_model, parse_resolution
+    from segmnv3.commands.model_args import load_deploy_model
     from segmnv3.core.errors import UserError
     from segmnv3.deploy.inference.pipeline import InferSettings, segment_source
     from segmnv3.deploy.inference.sinks import check_gui, check_writable
+    from segmnv3.deploy.inference.sizing import check_memory
     from segmnv3.deploy.inference.sources import open_source
-    from segmnv3.deploy.runtimes import Backend
+    from segmnv3.deploy.runtimes import Backend, check_device
 
     if not 0.0 <= args.alpha <= 1.0:
         raise UserError(f"--alpha {args.alpha}: use a value between 0 and 1")
     if args.backend != "eager" and args.device != "cpu":
         raise UserError(f"--device {args.device}: only the eager backend runs off the CPU")
+    try:
+        check_device(args.device)
+    except UserError as error:
+        raise UserError(f"--device: {error}") from None
+    if args.resolution:
+        check_memory(args.resolution, what="--resolution")
     settings = InferSettings(
         output=Path(args.output),
         backend=Backend.from_name(args.backend),
-        size=parse_resolution(args.resolution),
+        size=args.resolution,
         device=args.device,
         threads=args.threads,
         alpha=args.alpha,
@@ -77,4 +116,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if len(result.written) > 5:
         print(f"... and {len(result.written) - 5} more in {settings.output}")
+    if result.skipped:
+        names = ", ".join(map(str, result.skipped[:3])) + (
+            ", ..." if len(result.skipped) > 3 else ""
+        )
+        raise UserError(
+            f"{len(result.skipped)} of {len(source.paths)} image(s) could not be read and were "
+            f"skipped ({names}); the others were segmented"
+        )
     return 0
+
+
+def _kept(result) -> str:
+    """What an interrupted run leaves: the finished images' files, not an unfinished video."""
+    if not result.total:  # a video: it is whole or not at all
+        dropped = " and ".join(map(str, result.discarded))
+        return f"discarded the unfinished {dropped} (a partial video is not kept)"
+    kept = (
+        f"kept the outputs of {result.completed} of {result.total} image(s) "
+        f"({len(result.written)} file(s))"
+    )
+    if result.written:
+        folders = sorted({str(path.parent) for path in result.written})
+        kept += f" in {', '.join(folders[:3])}{', ...' if len(folders) > 3 else ''}"
+    return kept

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from segmnv3.core.contract import MIN_INPUT_SIZE
+from segmnv3.commands.arg_types import positive_int, resolution
 from segmnv3.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -31,29 +31,31 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resolution",
         metavar="HxW",
-        help="run the network at this size (e.g. 512x1024) and resize predictions back",
+        type=resolution,
+        help="run the network at this size (e.g. 512x1024; each side 32..8192) and resize "
+        "predictions back",
     )
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads of the runtime")
+    parser.add_argument(
+        "--threads", type=positive_int, default=1, help="CPU threads of the runtime (>= 1)"
+    )
 
 
-def parse_resolution(text: str | None) -> tuple[int, int] | None:
+def parse_resolution(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
     """``"512x1024"`` -> ``(512, 1024)`` (height x width); None or ``""`` -> None.
 
+    A tuple (what ``--resolution`` already parsed to) is returned as it is.
+
     Raises:
-        UserError: the text is not ``HxW`` with both sides >= ``MIN_INPUT_SIZE``.
+        UserError: the text is not ``HxW`` with both sides in 32..8192.
     """
-    if not text:
-        return None
-    parts = text.lower().replace("*", "x").split("x")
+    import argparse
+
+    if not text or isinstance(text, tuple):
+        return text or None
     try:
-        height, width = (int(p) for p in parts)
-    except ValueError:
-        raise UserError(f"--resolution {text!r}: expected HEIGHTxWIDTH, e.g. 512x1024") from None
-    if height < MIN_INPUT_SIZE or width < MIN_INPUT_SIZE:
-        raise UserError(
-            f"--resolution {text!r}: both sides must be at least {MIN_INPUT_SIZE} pixels"
-        )
-    return height, width
+        return resolution(text)
+    except argparse.ArgumentTypeError as error:
+        raise UserError(f"--resolution {text!r}: {error}") from None
 
 
 def load_deploy_model(args: argparse.Namespace) -> DeployModel:

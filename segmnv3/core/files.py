@@ -119,3 +119,15 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete ``stale_temporaries(folder)`` (files, or staging folders); return them."""
+    removed = []
+    for path in stale_temporaries(folder):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

@@ -6,6 +6,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+from segmnv3.core.errors import UserError
+
 
 def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
     """The first ``limit`` image files of a Cityscapes-layout split."""
@@ -23,3 +25,18 @@ def synthetic_root(stack: ExitStack, size: tuple[int, int], train: int, val: int
     return generate_synthetic(
         root, num_train=train, num_val=val, num_test=0, size=size, video=False, workers=1
     )
+
+
+def read_bgr(path: Path, *, what: str = "image"):
+    """The BGR uint8 image at ``path`` (H, W, 3); UserError naming it if it cannot be read."""
+    import cv2
+
+    try:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
+    if image is None:
+        raise UserError(
+            f"cannot read {what} {path} (corrupt or not an image); replace or remove it"
+        )
+    return image

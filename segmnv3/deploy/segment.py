@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from segmnv3.core.contract import MIN_INPUT_SIZE
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.inference.preprocess import resize_labels, to_input
+from segmnv3.deploy.inference.sizing import network_size
 from segmnv3.deploy.model import load_deploy_model
 
 if TYPE_CHECKING:
@@ -52,8 +52,10 @@ def segment(
     Args:
         model: from ``load_model`` (or any segmnv3 model; without ``data_config`` the
             default ImageNet normalisation is used).
-        image: (H, W, 3) uint8 RGB array of any size (smaller than 32 px is resized up to
-            the network's minimum and the labels resized back).
+        image: (H, W, 3) uint8 RGB array of any size: smaller than 32 px is resized up to
+            the network's minimum, larger than 2048x2048 (4.2 MP) down to that many pixels
+            (``deploy.inference.sizing``: memory grows with the pixels), and the labels
+            resized back.
         size: optional (h, w) to run the network at (e.g. (512, 1024) for speed); the
             labels are resized back to (H, W) with nearest neighbour.
 
@@ -72,8 +74,7 @@ def segment(
     if image.shape[2] != 3:
         raise ValueError(f"segment() takes 3-channel RGB images, got shape {image.shape}")
     height, width = image.shape[:2]
-    if size is None and min(height, width) < MIN_INPUT_SIZE:
-        size = (max(height, MIN_INPUT_SIZE), max(width, MIN_INPUT_SIZE))
+    size = network_size((height, width), size)[0]
     data = getattr(model, "data_config", None) or DataConfig()
     batch = to_input(np.ascontiguousarray(image[..., ::-1]), size, data)  # BGR in, as OpenCV
     parameter = next(model.parameters())

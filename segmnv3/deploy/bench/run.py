@@ -102,10 +102,10 @@ def run_benchmark(
         workdir: folder for exported and quantized files.
         video: optional measurement of the video pipeline on the first subject.
     """
-    import cv2
     import torch
 
     from segmnv3.data.cityscapes import find_pairs
+    from segmnv3.deploy.images import read_bgr
 
     torch.set_num_threads(settings.threads)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -114,7 +114,7 @@ def run_benchmark(
         subjects=subjects,
         settings=settings,
         calibration=find_pairs(data_root, "train")[0][: settings.calib_images],
-        val_images=[cv2.imread(str(p), cv2.IMREAD_COLOR) for p in val_paths],
+        val_images=[read_bgr(p, what="agreement image") for p in val_paths],
         workdir=workdir,
         cpu=cpu_peak(settings.fma_units),
         files={},

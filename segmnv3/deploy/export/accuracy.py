@@ -51,12 +51,12 @@ def evaluate_int8(
     data: DataConfig = DEFAULT_DATA,
 ) -> Int8Report:
     """Argmax agreement and mIoU of both runtimes on ``split`` (labels at network size)."""
-    import cv2
     import torch
 
     from segmnv3.core.contract import IGNORE_INDEX, NUM_CLASSES
     from segmnv3.data.cityscapes import find_pairs, read_mask
     from segmnv3.data.metrics import ConfusionMatrix
+    from segmnv3.deploy.images import read_bgr
     from segmnv3.deploy.inference.preprocess import resize_labels
 
     image_paths, label_paths = find_pairs(root, split)
@@ -66,7 +66,7 @@ def evaluate_int8(
     }
     agree = total = 0
     for image_path, label_path in pairs:
-        batch = to_input(cv2.imread(str(image_path), cv2.IMREAD_COLOR), size, data)
+        batch = to_input(read_bgr(image_path, what="val image"), size, data)
         mask = read_mask(label_path)  # (H, W) train ids, IGNORE_INDEX for void
         mask = resize_labels(mask, batch.shape[2:])  # NEAREST keeps IGNORE_INDEX intact
         reference, candidate = fp32.predict(batch)[0], int8.predict(batch)[0]  # (h, w) uint8

@@ -13,8 +13,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import write_text_atomic
 from segmnv3.deploy import FORMATS
@@ -22,7 +20,7 @@ from segmnv3.deploy.export.accuracy import INT8_TARGET, Int8Report, evaluate_int
 from segmnv3.deploy.export.graphs import export_onnx, export_openvino
 from segmnv3.deploy.export.parity import ParityReport, check_parity
 from segmnv3.deploy.export.quantize import quantize_onnxruntime, quantize_openvino
-from segmnv3.deploy.images import dataset_images, synthetic_root
+from segmnv3.deploy.images import dataset_images, read_bgr, synthetic_root
 from segmnv3.deploy.model import DeployModel
 from segmnv3.deploy.runtimes import Backend, build_predictor
 from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO
@@ -139,7 +137,7 @@ def _check_fp32(
 ) -> list[ParityReport]:
     """Parity of each fp32 file (ONNX Runtime on the ONNX, OpenVINO on the IR) with eager."""
     paths = dataset_images(data_root, "val", settings.parity_images)
-    frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in paths]
+    frames = [read_bgr(p, what="parity image") for p in paths]
     reference = build_predictor(EAGER, model.module, threads=settings.threads)
     candidates = [(ONNXRUNTIME, files["onnx"])]
     if "openvino" in files:

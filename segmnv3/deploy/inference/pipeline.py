@@ -1,12 +1,27 @@
-"""``segmnv3 infer`` as a function: a source in, overlays (and masks) out, with FPS figures."""
+"""``segmnv3 infer`` as a function: a source in, overlays (and masks) out, with FPS figures.
+
+Robust to bad input: an unreadable image is skipped with a warning (``InferResult.skipped``);
+an input too small or too large for the network runs at a workable size with a note
+(``sizing``); no output of a run overwrites another output or an input of that run
+(``sources.output_names``); temporaries left in the output folders by processes that no
+longer run are removed at the start (``InferResult.removed``). Ctrl-C raises
+``InferInterrupted``, which carries what was kept (finished images) and what was discarded
+(a partial video).
+"""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
+from segmnv3.core.errors import UserError
+from segmnv3.core.files import remove_stale_temporaries
 from segmnv3.deploy.inference.sinks import ImageSink, VideoSink, check_gui, check_writable
+from segmnv3.deploy.inference.sizing import network_size
 from segmnv3.deploy.inference.sources import Source, open_source
 from segmnv3.deploy.inference.stream import PredictorCache, Stats, segment_stream
 from segmnv3.deploy.model import DeployModel
@@ -46,11 +61,27 @@ class InferSettings:
 
 @dataclass
 class InferResult:
-    """Frame rates (None for a webcam stopped with Ctrl-C) and the files written."""
+    """Frame rates (None for a webcam stopped with Ctrl-C) and the files written.
+
+    Attributes:
+        backend: the runtime that ran.
+        stats: frame rates, or None (stopped by Ctrl-C).
+        written: the outputs published (complete files and folders).
+        skipped: input images that could not be read.
+        discarded: final names of outputs dropped unfinished (a partial video).
+        removed: stale temporaries of earlier runs deleted at the start.
+        completed: input images whose outputs were all written (images only).
+        total: number of input images (images only).
+    """
 
     backend: Backend
     stats: Stats | None
     written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    discarded: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    completed: int = 0
+    total: int = 0
 
     def summary(self) -> str:
         """One line of FPS figures, or "" without them."""
@@ -62,6 +93,19 @@ class InferResult:
             f"FPS, end-to-end {stats.end_to_end_fps:.2f} FPS "
             f"({100 * stats.end_to_end_vs_model_only:.0f}% of model-only)"
         )
+
+
+class InferInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``segment_source``; ``result`` holds what was kept and discarded."""
+
+    def __init__(self, result: InferResult):
+        super().__init__("interrupted")
+        self.result = result
+
+
+def say(text: str) -> None:
+    """One line on stderr that does not break a progress bar."""
+    tqdm.write(text, file=sys.stderr)
 
 
 def segment_source(
@@ -76,13 +120,18 @@ def segment_source(
         settings: backend, size, overlay options.
 
     Raises:
-        UserError: an unreadable source, an unwritable output folder, no GUI for ``show``.
+        UserError: an unreadable source, an unwritable output folder, an output that would
+            overwrite an input, no GUI for ``show``.
+        InferInterrupted: Ctrl-C (a ``KeyboardInterrupt``) on a video, image or folder.
     """
     if isinstance(source, str):
         source = open_source(source)
     out_dir = check_writable(Path(settings.output))
     if settings.show:
         check_gui()
+    removed = _remove_stale(out_dir, source, settings)
+    for path in removed:
+        say(f"removed {path}, left by an earlier run that was killed")
     with tempfile.TemporaryDirectory(prefix="segmnv3-infer-") as workdir:
         runtimes = PredictorCache(
             model.module,
@@ -91,28 +140,52 @@ def segment_source(
             device=settings.device,
             threads=settings.threads,
         )
-        if settings.size or source.size:
-            runtimes(settings.size or source.size)  # export / warm up before the clock starts
+        if settings.size or source.size:  # export / warm up before the clock starts
+            runtimes(network_size(source.size, settings.size)[0] or source.size)
+        result = InferResult(settings.backend, None, skipped=source.skipped, removed=removed)
+        result.total = len(source.paths)
         sink = _sink(source, out_dir, settings)
         try:
-            stats = segment_stream(
-                source.frames(),
+            result.stats = segment_stream(
+                source.frames(on_skip=lambda reason: say(f"warning: {reason}")),
                 runtimes,
                 sink,
                 size=settings.size,
                 data=model.data,
                 total=source.count,
                 max_frames=settings.max_frames,
+                on_note=lambda note: say(f"note: {note}"),
             )
         except KeyboardInterrupt:
             if source.kind != "webcam":
-                sink.discard()
-                raise
-            stats = None  # a webcam stream is ended with Ctrl-C: keep what was recorded
+                result.discarded = sink.discard()
+                result.written = list(sink.written)
+                result.completed = getattr(sink, "images", 0)
+                raise InferInterrupted(result) from None
+            # a webcam stream is ended with Ctrl-C: keep what was recorded
         except BaseException:
             sink.discard()
             raise
-        return InferResult(settings.backend, stats, sink.commit())
+        result.written = sink.commit()
+        result.completed = getattr(sink, "images", 0)
+        return result
+
+
+def _remove_stale(out_dir: Path, source: Source, settings: InferSettings) -> list[Path]:
+    """Delete dead processes' temporaries where this run writes; refuse to overwrite inputs."""
+    folders = {out_dir}
+    if source.kind == "images":
+        sink = ImageSink(out_dir, settings.alpha, settings.save_mask)
+        inputs = {path.resolve() for path in source.paths}
+        for name in source.names:
+            for target in sink.targets(name):
+                if target.resolve() in inputs:
+                    raise UserError(
+                        f"output {target} would overwrite an input image; "
+                        "choose another output folder"
+                    )
+                folders.add(target.parent)
+    return [path for folder in sorted(folders) for path in remove_stale_temporaries(folder)]
 
 
 def _sink(source: Source, out_dir: Path, settings: InferSettings) -> ImageSink | VideoSink:

@@ -2,8 +2,10 @@
 
 Nothing appears under its final name before it is complete (``segmnv3.core.files``): a
 video is written to its atomic temporary and published by ``commit``; each image PNG is
-written atomically; a mask folder is filled under a staging name and swapped in by
-``commit``. ``discard`` removes everything of a failed run.
+written atomically; a mask folder is filled under a staging name
+(``.<name>_masks.tmp<PID>``, recognisable by ``core.files.stale_temporaries``) and swapped
+in by ``commit``. ``discard`` drops a partial video and its masks and returns what it
+dropped; images already written are complete and stay (``written``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import cv2
 import numpy as np
 
 from segmnv3.core.errors import UserError
-from segmnv3.core.files import atomic_path
+from segmnv3.core.files import atomic_path, temporary_path
 from segmnv3.data.labels import overlay
 from segmnv3.deploy.inference.preprocess import resize_labels
 
@@ -28,7 +30,7 @@ def check_writable(folder: Path) -> Path:
     """Create ``folder`` and prove a file can be written there, else UserError."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
+        probe = temporary_path(folder / "write-test")  # stale_temporaries knows the name
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
@@ -55,7 +57,7 @@ class _Masks:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
-        self.partial = None if folder is None else folder.with_name(f".{folder.name}.partial")
+        self.partial = None if folder is None else temporary_path(folder)
         if self.partial is not None:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial.mkdir(parents=True)
@@ -107,6 +109,7 @@ class VideoSink:
                 "folder not writable); try an .avi or .mp4 name"
             )
         self.masks = _Masks(masks)
+        self.written: list[Path] = []  # filled by commit
 
     def _drop(self) -> None:
         self._staged.__exit__(_Discarded, _Discarded(), None)
@@ -123,37 +126,49 @@ class VideoSink:
         self.writer.release()
         self._staged.__exit__(None, None, None)
         self.masks.commit()
-        return [self.path] + ([self.masks.folder] if self.masks.folder else [])
+        self.written = [self.path] + ([self.masks.folder] if self.masks.folder else [])
+        return self.written
 
-    def discard(self) -> None:
+    def discard(self) -> list[Path]:
+        """Drop the partial video (and masks); returns the final names not published."""
         self.writer.release()
         self._drop()
         self.masks.discard()
+        return [self.path] + ([self.masks.folder] if self.masks.folder else [])
 
 
 class ImageSink:
-    """``<stem>_overlay.png`` (and ``<stem>_mask.png`` with masks) per input image."""
+    """``<name>_overlay.png`` (and ``<name>_mask.png`` with masks) per input image.
+
+    ``name`` may hold ``/`` (an input's sub-path, ``sources.output_names``): the output
+    then goes to the same sub-folder of ``folder``.
+    """
 
     def __init__(self, folder: Path, alpha: float, save_masks: bool, show: bool = False):
         self.folder, self.alpha, self.save_masks, self.show = folder, alpha, save_masks, show
         self.written: list[Path] = []
+        self.images = 0  # inputs whose outputs are all written
 
     def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
         labels = resize_labels(labels, frame.shape[:2])
         blended = overlay(frame, labels, self.alpha)
-        targets = [(self.folder / f"{name}_overlay.png", blended)]
-        if self.save_masks:
-            targets.append((self.folder / f"{name}_mask.png", labels))
-        for path, image in targets:
+        for path, image in zip(self.targets(name), (blended, labels), strict=False):
             self.written.append(write_png(path, image))
+        self.images += 1
         if self.show:
             show_frame(blended)
 
     def commit(self) -> list[Path]:
         return self.written
 
-    def discard(self) -> None:
-        """Each image is complete once published; those of a failed run are kept."""
+    def discard(self) -> list[Path]:
+        """Each image is complete once published: those of a failed run stay (``written``)."""
+        return []
+
+    def targets(self, name: str) -> list[Path]:
+        """The files ``write`` publishes for ``name``."""
+        paths = [self.folder / f"{name}_overlay.png"]
+        return paths + ([self.folder / f"{name}_mask.png"] if self.save_masks else [])
 
 
 def check_gui() -> None:

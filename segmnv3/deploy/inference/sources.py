@@ -1,14 +1,21 @@
 """Inputs of ``segmnv3 infer``: a video file, a webcam index, an image, a folder or a glob.
 
-Every problem the user can fix (missing path, nothing matching, unreadable image, a video
-OpenCV cannot decode) is a ``UserError`` naming the input, raised before any output is
-written.
+Every problem with the input as a whole (missing path, nothing matching, a video OpenCV
+cannot decode) is a ``UserError`` naming it, raised before any output is written. One
+unreadable image among many is skipped (``Source.skipped``) and reported through the
+``on_skip`` callback of ``Source.frames``: the others are still segmented.
+
+Each image gets a unique output name (``Source.names``): its path relative to the folder
+(or, for a glob, to the deepest folder common to all matches) without the extension;
+files that differ only by extension (``a.png``, ``a.jpg``) keep it (``a.png``, ``a.jpg``).
 """
 
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +39,8 @@ class Source:
         size: (H, W) of a video's frames (None for images, which may differ).
         count: number of frames if known.
         paths: the image files (``images`` only).
+        names: unique output name of each image (``images`` only; may hold ``/``).
+        skipped: images that could not be read, filled in by ``frames``.
     """
 
     kind: str
@@ -41,15 +50,31 @@ class Source:
     count: int | None = None
     paths: list[Path] = field(default_factory=list)
     capture: object = None
+    names: list[str] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
 
-    def frames(self) -> Iterator[tuple[str, np.ndarray]]:
-        """(name, BGR uint8 frame) pairs; image names are file stems."""
+    def __post_init__(self) -> None:
+        if self.kind == "images" and not self.names:
+            self.names = output_names(self.paths)
+
+    def frames(
+        self, on_skip: Callable[[str], object] | None = None
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, BGR uint8 frame) pairs; image names are ``names``, video ones frame numbers.
+
+        Args:
+            on_skip: called with a one-line reason for each image that cannot be read (the
+                image is then skipped and added to ``skipped``).
+        """
         if self.kind == "images":
-            for path in self.paths:
-                image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            for path, name in zip(self.paths, self.names, strict=True):
+                image = read_image(path)
                 if image is None:
-                    raise UserError(f"cannot read image {path} (corrupt or not an image)")
-                yield path.stem, image
+                    self.skipped.append(path)
+                    if on_skip is not None:
+                        on_skip(f"skipping {path}: cannot read image (corrupt or not an image)")
+                    continue
+                yield name, image
             return
         index = 0
         try:
@@ -61,6 +86,39 @@ class Source:
                 index += 1
         finally:
             self.capture.release()
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """BGR uint8 (H, W, 3), or None when OpenCV cannot read the file."""
+    try:
+        return cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error:  # some malformed files raise instead of returning None
+        return None
+
+
+def output_names(paths: list[Path]) -> list[str]:
+    """A unique output name per image: its sub-path below the common folder, no extension.
+
+    ``a/x.png``, ``b/x.png`` -> ``a/x``, ``b/x``; ``e.png``, ``e.jpg`` -> ``e.png``,
+    ``e.jpg`` (the extension is kept where the stems collide); any remaining clash gets
+    ``_2``, ``_3``, ...
+    """
+    if not paths:
+        return []
+    base = Path(os.path.commonpath([str(p.parent) for p in paths])) if len(paths) > 1 else None
+    relative = [p.relative_to(base) if base is not None else Path(p.name) for p in paths]
+    stems = [r.with_suffix("").as_posix() for r in relative]
+    counts = Counter(stems)
+    names, seen = [], set()
+    for stem, rel in zip(stems, relative, strict=True):
+        name = rel.as_posix() if counts[stem] > 1 else stem
+        unique, number = name, 1
+        while unique in seen:
+            number += 1
+            unique = f"{name}_{number}"
+        seen.add(unique)
+        names.append(unique)
+    return names
 
 
 def open_source(text: str) -> Source:

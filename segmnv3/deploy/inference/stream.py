@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
+from segmnv3.deploy.inference.sizing import network_size
 from segmnv3.deploy.runtimes import Backend, Predictor, build_predictor
 
 _DONE = object()  # end-of-stream marker between the threads
@@ -88,6 +90,7 @@ def segment_stream(
     total: int | None = None,
     queue_size: int = 4,
     max_frames: int | None = None,
+    on_note: Callable[[str], object] | None = None,
 ) -> Stats:
     """Segment every frame of ``frames`` and hand results to ``sink``.
 
@@ -96,11 +99,15 @@ def segment_stream(
         predictor: callable (frame size (H, W)) -> ``Predictor`` (so a runtime exported at a
             fixed size can be built per size), see ``PredictorCache``.
         sink: object with ``write(name, frame, labels)`` (labels (h, w) uint8 at network size).
-        size: network (H, W); None = each frame's own size.
+        size: network (H, W); None = each frame's own size, resized up to the network
+            minimum or down to a bounded size where needed (``sizing.network_size``).
         data: the model's data config (normalisation).
         total: frame count for the progress bar, if known.
         max_frames: stop after this many frames (webcams).
+        on_note: called once with each distinct note of ``network_size`` (e.g. "input
+            20x20 is smaller than the network minimum ...").
     """
+    notes: set[str] = set()
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(queue_size)
     predicted: queue.Queue = queue.Queue(queue_size)
@@ -109,17 +116,20 @@ def segment_stream(
         for index, (name, frame) in enumerate(frames):
             if stop.is_set() or (max_frames is not None and index >= max_frames):
                 break
-            if not _put(decoded, (name, frame, to_input(frame, size, data)), stop):
+            network, note = network_size(frame.shape[:2], size)
+            if note is not None and note not in notes:
+                notes.add(note)
+                if on_note is not None:
+                    on_note(note)
+            if not _put(decoded, (name, frame, to_input(frame, network, data)), stop):
                 return
         _put(decoded, _DONE, stop)
 
     def encode() -> None:
-        while True:
+        while not stop.is_set():  # set on an error or Ctrl-C: write nothing more
             try:
                 item = predicted.get(timeout=0.1)
             except queue.Empty:
-                if stop.is_set():
-                    return
                 continue
             if item is _DONE:
                 return

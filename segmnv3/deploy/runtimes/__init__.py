@@ -2,12 +2,12 @@
 
 - ``backend``: ``Backend`` (runtime, precision, int8 recipe) and the named backends.
 - ``predictors``: eager PyTorch, ONNX Runtime and OpenVINO predictors.
-- ``factory``: ``build_predictor(backend, model_or_file)``.
+- ``factory``: ``build_predictor(backend, model_or_file)``, ``check_device``.
 - ``graph_rewrite``: ONNX Runtime's in-memory NHWC resize rewrite.
 """
 
 from segmnv3.deploy.runtimes.backend import Backend
-from segmnv3.deploy.runtimes.factory import build_predictor
+from segmnv3.deploy.runtimes.factory import build_predictor, check_device
 from segmnv3.deploy.runtimes.predictors import (
     EagerPredictor,
     OnnxRuntimePredictor,
@@ -22,4 +22,5 @@ __all__ = [
     "OpenVinoPredictor",
     "Predictor",
     "build_predictor",
+    "check_device",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segmnv3.core.errors import UserError
 from segmnv3.deploy.runtimes.backend import Backend
 from segmnv3.deploy.runtimes.predictors import (
     EagerPredictor,
@@ -48,3 +49,30 @@ def build_predictor(
     if backend.runtime == "onnxruntime":
         return OnnxRuntimePredictor(source, backend=backend, threads=threads)
     return OpenVinoPredictor(source, backend=backend, threads=threads)
+
+
+def check_device(device: str) -> None:
+    """UserError unless torch can run on ``device`` here (``cpu``, ``cuda``, ``cuda:1``, ...).
+
+    Checked before any work, so that a missing GPU is one line, not a CUDA traceback
+    after the model was built.
+    """
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"device {device!r}: not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    kind = parsed.type
+    if kind == "cpu":
+        return
+    module = getattr(torch, kind, None)
+    available = module is not None and hasattr(module, "is_available") and module.is_available()
+    if not available:
+        raise UserError(
+            f"device {device!r}: no {kind} device is available here "
+            f"(torch.{kind}.is_available() is False); use cpu"
+        )
+    count = module.device_count() if hasattr(module, "device_count") else 1
+    if parsed.index is not None and parsed.index >= count:
+        raise UserError(f"device {device!r}: only {count} {kind} device(s) here (0..{count - 1})")

@@ -1,0 +1,50 @@
+"""SIGTERM handled like Ctrl-C by commands that write files (``infer``, ``export``, ``bench``).
+
+By default SIGTERM (``kill``, a job scheduler, ``docker stop``) ends Python on the spot:
+no ``finally`` runs, temporaries stay behind. Inside ``terminate_as_interrupt`` it raises
+``KeyboardInterrupt`` instead, so the same clean-up as for Ctrl-C runs; the command then
+exits with ``exit_code`` (130 for SIGINT, 143 for SIGTERM, the shell's 128 + signal).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Interrupts:
+    """Which signal stopped the command (SIGINT unless SIGTERM was received)."""
+
+    def __init__(self) -> None:
+        self.signal = signal.SIGINT
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.signal)
+
+    @property
+    def name(self) -> str:
+        return "terminated (SIGTERM)" if self.signal == signal.SIGTERM else "interrupted"
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[Interrupts]:
+    """Within the block, SIGTERM raises ``KeyboardInterrupt`` in the main thread."""
+    interrupts = Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupts  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum, frame):
+        if interrupts.signal == signal.SIGTERM:
+            return  # a second SIGTERM while cleaning up after the first: let it finish
+        interrupts.signal = signal.Signals(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGTERM, previous)
