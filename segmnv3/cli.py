@@ -41,7 +41,15 @@ EXAMPLES = """examples:
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Examples as written; "(default: X)" once, and only where X tells the reader something."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == []:
+            return text  # nothing to show: no default, a flag, an empty list
+        if "(default" in text:
+            return text  # the help already says it in words
+        return super()._get_help_string(action)
 
 
 def _load(name: str):

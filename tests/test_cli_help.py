@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
 import pytest
 
-from segmnv3 import cli
 from segmnv3.cli import COMMANDS, main
 
 REPO = Path(__file__).resolve().parents[1]
-
-# cli.py's formatter still appends "(default: None)" / a second "(default: ...)": the fix is
-# in cli.py (see the robust-infer report); until it is applied these checks are expected to
-# fail, afterwards they must pass.
-FORMATTER_FIXED = (
-    cli._Formatter._get_help_string is not argparse.ArgumentDefaultsHelpFormatter._get_help_string
-)
 
 
 def help_text(capsys, *argv: str) -> str:
@@ -41,7 +32,6 @@ def option_blocks(text: str) -> list[str]:
     return [block for block in blocks if block]
 
 
-@pytest.mark.xfail(not FORMATTER_FIXED, reason="needs the cli.py formatter fix", strict=True)
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "demo"])
 def test_no_option_shows_a_none_or_duplicated_default(capsys, command):
     for block in option_blocks(help_text(capsys, command)):
@@ -54,22 +44,7 @@ def test_demo_help_shows_no_none_default(capsys):
         assert "(default: None)" not in block and block.count("(default") <= 1, block
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            c,
-            marks=pytest.mark.xfail(
-                reason="train.py (not robust-infer's) names configs/t7_row08_...yaml; "
-                "drop this mark with that fix",
-                strict=True,
-            ),
-        )
-        if c == "train"
-        else c
-        for c in [None, *COMMANDS]
-    ],
-)
+@pytest.mark.parametrize("command", [None, *COMMANDS])
 def test_config_paths_in_help_exist(capsys, command):
     text = help_text(capsys, *([command] if command else []))
     for path in re.findall(r"configs/[\w.-]+\.yaml", text):

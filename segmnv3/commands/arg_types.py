@@ -17,10 +17,11 @@ Nothing here imports torch: ``--help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from collections.abc import Callable
 
-from segmnv3.core.contract import MIN_INPUT_SIZE
+from segmnv3.core.contract import EVAL_SCALE_RANGE, MIN_INPUT_SIZE
 
 MAX_RESOLUTION_SIDE = 8192
 """Largest side ``--resolution`` accepts: 4x Cityscapes' 2048 (about 67 MP at 8192x8192)."""
@@ -48,6 +49,35 @@ positive_int = int_at_least(1)
 
 non_negative_int = int_at_least(0)
 """``type=`` for counts that may be 0 (warm-up runs)."""
+
+
+def positive_float(text: str) -> float:
+    """``type=`` for a finite number > 0 (frame rates)."""
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {value:g}")
+    return value
+
+
+def scale_factor(text: str) -> float:
+    """``type=`` for a test-time scale factor in ``EVAL_SCALE_RANGE`` (1 = the image as is)."""
+    value = _finite_float(text)
+    low, high = EVAL_SCALE_RANGE
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"a scale must lie in [{low:g}, {high:g}] (1 = full resolution), got {value:g}"
+        )
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def resolution(text: str) -> tuple[int, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from segmnv3.commands.arg_checks import SCALE_RANGE, positive_int, scale_factor
+from segmnv3.commands.arg_types import positive_int, scale_factor
+from segmnv3.core.contract import EVAL_SCALE_RANGE
 
 SUMMARY = "Evaluate a checkpoint: per-class IoU, mIoU and pixel accuracy (Cityscapes rules)."
 EXAMPLES = """examples:
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scales",
         type=scale_factor,
         nargs="+",
-        help=f"multi-scale factors in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}], e.g. 0.75 1 1.25",
+        help=f"multi-scale factors in [{EVAL_SCALE_RANGE[0]:g}, {EVAL_SCALE_RANGE[1]:g}], e.g. 0.75 1 1.25",
     )
     parser.add_argument("--save-predictions", metavar="DIR", help="write label-id PNGs + overlays")
     parser.add_argument("--json", metavar="OUT", help="report path (default beside checkpoint)")

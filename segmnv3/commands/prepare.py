@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from segmnv3.commands.arg_checks import positive_int
+from segmnv3.commands.arg_types import positive_int
 
 SUMMARY = (
     "Verify a Cityscapes download (counts, pairs, sizes); optionally write labelTrainIds PNGs."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from segmnv3.commands.arg_checks import non_negative_int, positive_float, positive_int
+from segmnv3.commands.arg_types import non_negative_int, positive_float, positive_int
 
 SUMMARY = (
     "Generate a synthetic Cityscapes-format dataset (street scenes, 19 classes) and an mp4 clip."

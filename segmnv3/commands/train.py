@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from segmnv3.commands.arg_checks import positive_int
+from segmnv3.commands.arg_types import positive_int
 
 SUMMARY = "Train a segmentation model (paper protocol: SGD, poly LR, CE with ignore 255)."
 EXAMPLES = """examples:

@@ -28,3 +28,8 @@ def check_input_size(height: int, width: int, *, what: str = "input") -> None:
             f"{what} is {height}x{width}; height and width must be >= {MIN_INPUT_SIZE} "
             f"(the network's total stride). Resize it up first."
         )
+
+
+EVAL_SCALE_RANGE = (0.25, 4.0)
+"""Test-time scale factors evaluation accepts: below 1/4 the network sees a few pixels,
+above 4 a 1024x2048 frame becomes 4096x8192."""

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from segmnv3.configs import resolve_config
+from segmnv3.core.contract import EVAL_SCALE_RANGE
 from segmnv3.core.errors import ConfigError
 from segmnv3.core.schema import from_dict, to_plain
 from segmnv3.data.config import DataConfig
@@ -137,7 +138,6 @@ class TrainConfig:
 
 # Test-time scales accepted (1 = the image as it is): below 1/4 the network sees a few
 # pixels, above 4 a 1024x2048 frame becomes 4096x8192. `segmnv3 eval --scales` checks it too.
-SCALE_RANGE = (0.25, 4.0)
 
 
 @dataclass
@@ -147,7 +147,7 @@ class EvalConfig:
     Attributes:
         flip: average the logits of the image and its horizontal mirror.
         scales: input scales whose (upsampled) logits are averaged; (1.0,) = single scale.
-            Each lies in ``SCALE_RANGE``.
+            Each lies in ``EVAL_SCALE_RANGE`` (core.contract).
         batch_size: images per forward pass.
     """
 
@@ -156,7 +156,7 @@ class EvalConfig:
     batch_size: int = 1
 
     def __post_init__(self) -> None:
-        low, high = SCALE_RANGE
+        low, high = EVAL_SCALE_RANGE
         if not self.scales or not all(low <= s <= high for s in self.scales):  # NaN fails too
             raise ConfigError(
                 f"eval.scales must be one or more numbers in [{low:g}, {high:g}], "
