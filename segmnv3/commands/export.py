@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-SUMMARY = "Export a model to ONNX, OpenVINO IR and int8, with parity checks against PyTorch."
+SUMMARY = (
+    "Export a model to ONNX, OpenVINO IR, LiteRT, ExecuTorch and int8, with parity checks "
+    "against PyTorch."
+)
 EXAMPLES = """examples:
   segmnv3 export --weights runs/row08/best.pt --resolution 512x1024
   segmnv3 export --weights runs/row08/best.pt --format onnx openvino int8-openvino \\
@@ -13,12 +16,17 @@ EXAMPLES = """examples:
   segmnv3 export --random-init --config configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml \\
       --resolution 256x512 --format onnx openvino     # smoke test on synthetic images
   segmnv3 export --weights runs/global/best.pt --dynamic   # a model with pooling: global
+  segmnv3 export --weights runs/row08/best.pt --format litert int8-litert executorch \
+      int8-executorch            # phone files (XNNPACK); needs pip install "segmnv3[mobile]"
 
 The fp32 files must match eager PyTorch on real images (max |logit diff| <= 1e-3 x the
 logit scale, argmax agreement >= 99.9%) or the command fails. int8 files report their
 argmax agreement with fp32 (target >= 99%) and the mIoU delta on the val split.
 Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and return
 `logits` (N, H, W, C) float32 in NHWC order (free for CPU runtimes; see deploy/export/).
+Phone files: .tflite takes (1, H, W, 3) NHWC (an Android Bitmap's order), .pte takes
+(1, 3, H, W) NCHW (ExecuTorch's); both return NHWC logits, int8 files too (float32 ends).
+fp16-litert stores fp16 weights; the fp16 / int8 files also write their fp32 file.
 """
 
 

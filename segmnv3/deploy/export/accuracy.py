@@ -14,7 +14,7 @@ INT8_TARGET = 0.99  # argmax agreement with fp32 that an int8 file should reach
 
 @dataclass
 class Int8Report:
-    """int8 against fp32 on a labelled split."""
+    """A lossy file (int8, or fp16 weights) against fp32 on a labelled split."""
 
     backend: str
     recipe: str
@@ -28,11 +28,13 @@ class Int8Report:
         return self.miou_int8 - self.miou_fp32
 
     def line(self) -> str:
+        """One line: agreement, mIoU of both, and a flag below the ``INT8_TARGET``."""
+        flag = "" if self.agreement >= INT8_TARGET else f"  (below the {INT8_TARGET:.0%} target)"
         return (
-            f"int8 {self.backend} ({self.recipe}): argmax agreement with fp32 "
+            f"{self.backend} ({self.recipe}): argmax agreement with fp32 "
             f"{100 * self.agreement:.2f}% over {self.images} val image(s); mIoU fp32 "
-            f"{100 * self.miou_fp32:.2f} -> int8 {100 * self.miou_int8:.2f} "
-            f"(delta {100 * self.miou_delta:+.2f} points)"
+            f"{100 * self.miou_fp32:.2f} -> {100 * self.miou_int8:.2f} "
+            f"(delta {100 * self.miou_delta:+.2f} points){flag}"
         )
 
     def to_dict(self) -> dict:
