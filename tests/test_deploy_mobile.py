@@ -21,7 +21,13 @@ from segmnv3.data.cityscapes import find_pairs
 from segmnv3.deploy.export import mobile
 from segmnv3.deploy.export.parity import check_parity
 from segmnv3.deploy.runtimes import build_predictor
-from segmnv3.deploy.runtimes.backend import EXECUTORCH, LITERT
+from segmnv3.deploy.runtimes.backend import (
+    EAGER,
+    EXECUTORCH,
+    EXECUTORCH_INT8,
+    LITERT,
+    LITERT_INT8,
+)
 from segmnv3.deploy.runtimes.predictors import EagerPredictor
 from tests.test_deploy_export import ROW11, SIZES, small_model
 from tests.test_deploy_infer import SMOKE, video_properties
@@ -89,6 +95,34 @@ def test_infer_on_phone_runtimes_keeps_frames_and_size(tmp_path, synthetic_root,
     args = ["infer", str(clip), *SMOKE, "--backend", backend, "--resolution", "64x128"]
     assert main([*args, "--output", str(tmp_path)]) == 0
     assert video_properties(tmp_path / "clip_overlay.mp4") == video_properties(clip)
+
+
+@installed
+@pytest.mark.slow
+def test_bench_times_phone_rows_on_one_thread(tmp_path, synthetic_root):
+    from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+    from segmnv3.deploy.bench.report import markdown
+    from segmnv3.deploy.bench.run import BenchSettings, run_benchmark
+    from segmnv3.deploy.bench.subjects import TORCHVISION, Subject
+    from segmnv3.models.config import ModelConfig
+
+    phone = (LITERT, LITERT_INT8, EXECUTORCH, EXECUTORCH_INT8)
+    config = ModelConfig(backbone="mobilenet_v3_small")
+    reference = lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=19)
+    subjects = [
+        Subject("tiny", small_model(), (EAGER, *phone), model_config=config),
+        Subject(TORCHVISION, reference.eval(), (EAGER,), baseline=True),
+    ]
+    settings = BenchSettings(sizes={"half": (64, 128)}, warmup=1, repeats=2, calib_images=2)
+    result = run_benchmark(subjects, settings, data_root=synthetic_root, workdir=tmp_path)
+    rows = {r.backend: r for r in result.latency if r.model == "tiny"}
+    assert set(rows) == {EAGER, *phone}
+    for backend in phone:
+        assert rows[backend].timing.cpu_per_wall < 1.5  # one thread, set in the runtime
+        assert rows[backend].agreement_with_eager > 0.5
+    assert {m.backend for m in result.memory} == {EAGER, *phone}
+    assert "| tiny | executorch-int8 |" in markdown(result)
 
 
 @pytest.mark.parametrize(

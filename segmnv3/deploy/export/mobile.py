@@ -25,6 +25,7 @@ Argmax over the last (contiguous) axis gives the train ids in both cases.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import warnings
@@ -53,7 +54,10 @@ class MobileWrapper(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module, *, nhwc_input: bool):
         super().__init__()
-        self.model, self.nhwc_input = model, nhwc_input
+        # A copy in the default memory format: an EagerPredictor turns the shared module
+        # channels_last in place, and XNNPACK's layout pass refuses channels_last weights.
+        model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+        self.model, self.nhwc_input = model.eval(), nhwc_input
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.nhwc_input:
