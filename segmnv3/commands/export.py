@@ -24,8 +24,9 @@ logit scale, argmax agreement >= 99.9%) or the command fails. int8 files report 
 argmax agreement with fp32 (target >= 99%) and the mIoU delta on the val split.
 Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and return
 `logits` (N, H, W, C) float32 in NHWC order (free for CPU runtimes; see deploy/export/).
-Phone files: .tflite takes (1, H, W, 3) NHWC (an Android Bitmap's order), .pte takes
-(1, 3, H, W) NCHW (ExecuTorch's); both return NHWC logits, int8 files too (float32 ends).
+Phone files: .tflite is NHWC in and out ((1, H, W, 3) -> (1, H, W, C), an Android
+Bitmap's order); .pte is NCHW in and out (ExecuTorch's; other layouts measured slower).
+int8 files keep the float32 ends.
 fp16-litert stores fp16 weights; the fp16 / int8 files also write their fp32 file.
 """
 

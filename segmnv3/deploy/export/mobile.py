@@ -12,14 +12,15 @@ Layouts (an app should not have to transpose what the file could take as it come
   RGB pixels): the app writes normalised pixels straight into the input buffer. The
   converter cancels our NHWC -> NCHW permute against its own NCHW -> NHWC one (measured:
   same latency as an NCHW-input file at 512x1024).
-* ``.pte``: input ``(1, 3, H, W)`` float32 NCHW, output logits ``(1, H, W, C)`` float32
-  NHWC. NCHW in, because ExecuTorch keeps PyTorch's order (``Tensor.fromBlob`` with an
-  NCHW shape, ``TensorImageUtils.bitmapToFloat32Tensor``) and the XNNPACK delegate
-  converts it once at its boundary: an NHWC-input file measured ~15% slower at
-  512x1024 (the explicit permute is not folded). NHWC out, because XNNPACK computes
-  channels-last: NCHW logits would cost a transpose of the whole 19-channel frame.
+* ``.pte``: input ``(1, 3, H, W)`` float32 NCHW, output logits ``(1, C, H, W)`` float32
+  NCHW: PyTorch's order, which ExecuTorch keeps (``Tensor.fromBlob`` with an NCHW shape,
+  ``TensorImageUtils.bitmapToFloat32Tensor``). The XNNPACK delegate computes NHWC inside
+  and converts once at each end; an explicit permute is not folded into those
+  conversions, so other layouts cost more (row 8 at 512x1024, one core: NHWC input
+  +15%; NHWC output 341 ms and a channels-last output 305 ms against 197 ms NCHW).
 
-Argmax over the last (contiguous) axis gives the train ids in both cases.
+The train ids are the argmax over the channel axis: the last for ``.tflite``, axis 1
+for ``.pte``.
 """
 
 from __future__ import annotations
@@ -39,32 +40,32 @@ from segmnv3.core.optional import require
 
 LAYOUTS = {
     "litert": {"input": "NHWC (1, H, W, 3) float32", "output": "NHWC (1, H, W, C) float32"},
-    "executorch": {"input": "NCHW (1, 3, H, W) float32", "output": "NHWC (1, H, W, C) float32"},
+    "executorch": {"input": "NCHW (1, 3, H, W) float32", "output": "NCHW (1, C, H, W) float32"},
 }
 """What each phone file takes and returns (int8 LiteRT files: see ``quantize_mobile``)."""
 
 
 class MobileWrapper(torch.nn.Module):
-    """What a phone file computes: logits in NHWC, from NHWC (LiteRT) or NCHW input.
+    """What a phone file computes: NHWC in and out (LiteRT), or NCHW (ExecuTorch).
 
     Args:
         model: a module mapping (N, 3, H, W) to logits (N, C, H, W) (or ``{"out": ...}``).
-        nhwc_input: take (N, H, W, 3) input (LiteRT) instead of (N, 3, H, W).
+        nhwc: take (N, H, W, 3) and return (N, H, W, C) logits instead of NCHW both.
     """
 
-    def __init__(self, model: torch.nn.Module, *, nhwc_input: bool):
+    def __init__(self, model: torch.nn.Module, *, nhwc: bool):
         super().__init__()
         # A copy in the default memory format: an EagerPredictor turns the shared module
         # channels_last in place, and XNNPACK's layout pass refuses channels_last weights.
         model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
-        self.model, self.nhwc_input = model.eval(), nhwc_input
+        self.model, self.nhwc = model.eval(), nhwc
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.nhwc_input:
+        if self.nhwc:
             x = x.permute(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
         logits = self.model(x)
         logits = logits["out"] if isinstance(logits, dict) else logits  # (N, C, H, W)
-        return logits.permute(0, 2, 3, 1)  # (N, H, W, C)
+        return logits.permute(0, 2, 3, 1) if self.nhwc else logits  # (N, H, W, C) / NCHW
 
 
 @contextlib.contextmanager
@@ -93,7 +94,7 @@ def export_litert(model: torch.nn.Module, path: str | Path, size: tuple[int, int
     """
     litert_torch = require("litert_torch", package="litert-torch", feature="LiteRT export")
     os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")  # one line per pass otherwise
-    wrapped = MobileWrapper(model, nhwc_input=True).eval()
+    wrapped = MobileWrapper(model, nhwc=True).eval()
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         converted = litert_torch.convert(wrapped, (example_input("litert", size),))
@@ -112,7 +113,7 @@ def export_executorch(
             ``MobileWrapper`` does (the converted int8 module of ``quantize_mobile``).
         path: destination ``.pte``.
         size: network input (H, W).
-        wrap: wrap ``model`` in ``MobileWrapper`` (NCHW in, NHWC logits out).
+        wrap: wrap ``model`` in ``MobileWrapper`` (NCHW in and out).
 
     Raises:
         UserError: the ``mobile`` extra (executorch) is not installed.
@@ -121,7 +122,7 @@ def export_executorch(
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    module = MobileWrapper(model, nhwc_input=False).eval() if wrap else model
+    module = MobileWrapper(model, nhwc=False).eval() if wrap else model
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.export.export(module, (example_input("executorch", size),))

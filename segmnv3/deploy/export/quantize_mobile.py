@@ -108,7 +108,7 @@ def quantize_executorch(
 
     options = _recipe("executorch", recipe)
     config = get_symmetric_quantization_config(is_per_channel=options["per_channel"])
-    wrapped = MobileWrapper(model, nhwc_input=False).eval()
+    wrapped = MobileWrapper(model, nhwc=False).eval()
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         graph = torch.export.export(wrapped, (example_input("executorch", size),)).module()

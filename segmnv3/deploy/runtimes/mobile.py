@@ -4,7 +4,7 @@ Both run on XNNPACK with an explicit thread count (ExecuTorch's pool is process-
 otherwise sized from the machine's cores). They take the project's NCHW float32 batch
 and the layouts of ``deploy.export.mobile.LAYOUTS``: the LiteRT file takes NHWC, so the
 batch is written into its input buffer in that order (one strided copy, what an app's
-pixel loop does anyway); both return NHWC logits, argmaxed over the contiguous last axis.
+pixel loop does anyway) and returns NHWC logits; the ExecuTorch file is NCHW both ways.
 The runtimes are imported here, never on the default import path; a missing one is a
 ``UserError`` naming the ``mobile`` extra.
 """
@@ -112,15 +112,10 @@ class ExecuTorchPredictor(Predictor):
         if self.method is None:
             raise UserError(f"{path}: no 'forward' method; export it with `segmnv3 export`")
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 3, H, W) float32 -> NHWC logits (N, H, W, C), one image at a time."""
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, H, W) float32 -> logits (N, C, H, W), one image at a time (batch 1 file)."""
         import torch
 
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
         outputs = [self.method.execute([torch.from_numpy(image[None])])[0] for image in batch]
-        return torch.cat(outputs).numpy()
-
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        return self._run(np.ascontiguousarray(batch)).transpose(0, 3, 1, 2)  # (N, C, H, W)
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        return self._run(np.ascontiguousarray(batch)).argmax(axis=-1).astype(np.uint8)
+        return torch.cat(outputs).numpy()  # a copy: the runtime reuses its output buffer
