@@ -216,6 +216,10 @@ def build_dataset(cfg, split: str, *, train: bool) -> CityscapesDataset:
     from segmnv3.data.transforms import build_eval_transform, build_train_transform
 
     transform = build_train_transform(cfg) if train else build_eval_transform(cfg)
+    if train and cfg.normalize_on_device:
+        from segmnv3.data.device_normalize import build_uint8_train_transform
+
+        transform = build_uint8_train_transform(cfg)
     cache_dir = None
     if cfg.cache:
         from segmnv3.data.cache import cache_dir_for
