@@ -166,7 +166,7 @@ def _save_array(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda file: np.save(file, array, allow_pickle=False))
 
 
-def _write_entry(job: tuple[Path, Path, CacheEntry]) -> None:
+def write_entry(job: tuple[Path, Path, CacheEntry]) -> None:
     """Decode one pair from PNG and write its two arrays (runs in a worker process)."""
     import cv2
 
@@ -218,7 +218,7 @@ def build_cache(
             needed += _raw_bytes(image)
     _check_free_space(cache_dir, needed)
     parallel_map(
-        _write_entry,
+        write_entry,
         jobs,
         workers=workers or os.cpu_count() or 1,
         desc=f"cache {split}",
