@@ -15,6 +15,7 @@ import torch
 
 from segmnv3.core.files import atomic_path
 from segmnv3.deploy.export.fold_pads import fold_pads_into_convs
+from segmnv3.deploy.export.telemetry import disable_openvino_telemetry
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
 OPSET = 17
@@ -106,6 +107,7 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path) -> Path:
     """Convert an ONNX file to OpenVINO IR (``.xml`` + ``.bin``) with fp32 weights."""
     import openvino as ov
 
+    disable_openvino_telemetry()
     with preserved_signal_stack():
         ov_model = ov.convert_model(str(onnx_path))
     return save_openvino_ir(ov_model, xml_path)

@@ -140,6 +140,9 @@ def quantize_openvino(
     """NNCF post-training quantization of an OpenVINO model, saved as int8 IR (atomically)."""
     import logging
 
+    from segmnv3.deploy.export.telemetry import disable_openvino_telemetry
+
+    disable_openvino_telemetry()  # before nncf is first imported
     import nncf
     import openvino as ov
 
