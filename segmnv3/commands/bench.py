@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 
 SUMMARY = (
     "Benchmark params, MAdds, latency (eager/ONNX Runtime/OpenVINO/LiteRT/ExecuTorch/int8) "
@@ -80,18 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmnv3.commands.interrupts import terminate_as_interrupt
+    from segmnv3.commands.interrupts import run_until_interrupted
 
-    with terminate_as_interrupt() as interrupts:
-        try:
-            return _run(args)
-        except KeyboardInterrupt:
-            print(
-                f"{interrupts.name}: no report written; exported files in progress were "
-                f"removed (nothing partial is left in {args.output})",
-                file=sys.stderr,
-            )
-            return interrupts.exit_code
+    return run_until_interrupted(
+        lambda: _run(args),
+        f"no report written; exported files in progress were "
+        f"removed (nothing partial is left in {args.output})",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

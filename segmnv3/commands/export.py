@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 SUMMARY = (
     "Export a model to ONNX, OpenVINO IR, LiteRT, ExecuTorch and int8, with parity checks "
@@ -74,18 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmnv3.commands.interrupts import terminate_as_interrupt
+    from segmnv3.commands.interrupts import run_until_interrupted
 
-    with terminate_as_interrupt() as interrupts:
-        try:
-            return _run(args)
-        except KeyboardInterrupt:
-            print(
-                f"{interrupts.name}: files already listed as written are complete; "
-                f"the one in progress was removed (nothing partial is left in {args.output})",
-                file=sys.stderr,
-            )
-            return interrupts.exit_code
+    return run_until_interrupted(
+        lambda: _run(args),
+        f"files already listed as written are complete; "
+        f"the one in progress was removed (nothing partial is left in {args.output})",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

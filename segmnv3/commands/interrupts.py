@@ -9,8 +9,9 @@ exits with ``exit_code`` (130 for SIGINT, 143 for SIGTERM, the shell's 128 + sig
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -48,3 +49,17 @@ def terminate_as_interrupt() -> Iterator[Interrupts]:
         yield interrupts
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def run_until_interrupted(body: Callable[[], int], after_interrupt: str) -> int:
+    """``body()`` with SIGTERM treated like Ctrl-C; on either, say ``after_interrupt``.
+
+    Returns ``body``'s exit code, or 130 / 143 after printing e.g.
+    ``interrupted: no report written ...`` to stderr.
+    """
+    with terminate_as_interrupt() as interrupts:
+        try:
+            return body()
+        except KeyboardInterrupt:
+            print(f"{interrupts.name}: {after_interrupt}", file=sys.stderr)
+            return interrupts.exit_code

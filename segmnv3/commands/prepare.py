@@ -14,12 +14,15 @@ EXAMPLES = """examples:
   segmnv3 prepare --root datasets/cityscapes --write-train-ids --workers 8
   segmnv3 prepare --root datasets/synthetic --any-count          # a subset or synthetic set
   segmnv3 prepare --root datasets/cityscapes --headers-only      # seconds: skip decoding
+  segmnv3 prepare --root datasets/cityscapes --cache             # decode once (~25 GB for train)
 
 After the fast checks (names, counts, sizes from the PNG headers) every file is decoded
 on all cores, which finds truncated files and label values that are not Cityscapes ids
 (each file is named; those pixels become ignore). See datasets/README.md for downloading
 Cityscapes. Train-id PNGs are optional: the loader
 maps label ids on the fly, but reading pre-converted files skips that lookup.
+--cache decodes train and val once into raw arrays (<root>/.segmnv3_cache, or --cache-dir);
+training reads them with data.cache=true, about 4x faster per loader worker than PNGs.
 """
 
 
@@ -47,7 +50,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=positive_int,
         default=None,
-        help="processes for decoding and --write-train-ids (default: all cores)",
+        help="processes for decoding, --write-train-ids and --cache (default: all cores)",
+    )
+    _add_cache_arguments(parser)
+
+
+def _add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="decode train and val once into the frame cache read by data.cache=true "
+        "(frames already cached and unchanged are kept)",
+    )
+    parser.add_argument(
+        "--cache-dir", default=None, help="where --cache writes (default: ROOT/.segmnv3_cache)"
     )
 
 
@@ -75,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         if args.headers_only:
             _warn(notes)  # otherwise verify_decoding reported the same files already
         print(f"wrote {written} *_gtFine_labelTrainIds.png files for {', '.join(splits)}")
+    if args.cache:
+        _build_cache(args)
     return 0
 
 
@@ -83,3 +101,19 @@ def _warn(lines: list[str]) -> None:
 
     for line in lines:
         print(f"warning: {line}", file=sys.stderr)
+
+
+def _build_cache(args: argparse.Namespace) -> None:
+    from segmnv3.data.cache import build_cache, cache_dir_for
+
+    cache_dir = cache_dir_for(args.root, args.cache_dir)
+    for split in (s for s in args.splits if s != "test"):  # test labels are placeholders
+        report = build_cache(args.root, split, cache_dir=cache_dir, workers=args.workers)
+        print(
+            f"frame cache {cache_dir / split}: {report.written} frames decoded, "
+            f"{report.kept} unchanged kept, {report.bytes / 1e9:.2f} GB"
+        )
+    setting = "--set data.cache=true" + (
+        f" --set data.cache_dir={cache_dir}" if args.cache_dir else ""
+    )
+    print(f"train with {setting}")

@@ -168,6 +168,9 @@ class CityscapesDataset(Dataset):
         transform: ``(image RGB uint8, mask uint8) -> (image tensor, mask tensor)``; default:
             ImageNet normalisation at full resolution.
         cities: keep only these cities (None = all).
+        cache_dir: a frame cache (``segmnv3.data.cache``, built by ``segmnv3 prepare
+            --cache``) to read decoded arrays from instead of PNGs; frames missing from it
+            or whose PNGs changed since are read from PNG, with a warning. None = PNGs only.
 
     Raises:
         DatasetError: missing root/split, empty split, unpaired files, size mismatches or
@@ -181,10 +184,17 @@ class CityscapesDataset(Dataset):
         transform: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]]
         | None = None,
         cities: Sequence[str] | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         self.root, self.split = Path(root), split
         self.image_paths, self.label_paths = find_pairs(self.root, split, cities)
         _check_sizes(self.image_paths, self.label_paths)
+        self.cached: list = [None] * len(self.image_paths)  # CacheEntry where fresh
+        if cache_dir is not None:
+            from segmnv3.data.cache import fresh_entries
+
+            paths = (self.image_paths, self.label_paths)
+            self.cached = fresh_entries(self.root, split, Path(cache_dir), *paths)
         if transform is None:
             from segmnv3.data.config import DataConfig
             from segmnv3.data.transforms import build_eval_transform
@@ -196,9 +206,14 @@ class CityscapesDataset(Dataset):
         return len(self.image_paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = read_image(self.image_paths[index])
-        mask = read_mask(self.label_paths[index])
-        return self.transform(image, mask)
+        return self.transform(*self.read(index))
+
+    def read(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(image RGB uint8 (H, W, 3), train-id mask uint8 (H, W)): cached arrays or PNGs."""
+        entry = self.cached[index]
+        if entry is not None:
+            return entry.load()  # memory maps: the transform reads only what it needs
+        return read_image(self.image_paths[index]), read_mask(self.label_paths[index])
 
     def __repr__(self) -> str:
         return (
@@ -211,4 +226,15 @@ def build_dataset(cfg, split: str, *, train: bool) -> CityscapesDataset:
     from segmnv3.data.transforms import build_eval_transform, build_train_transform
 
     transform = build_train_transform(cfg) if train else build_eval_transform(cfg)
-    return CityscapesDataset(cfg.root, split, transform=transform, cities=cfg.cities)
+    if train and cfg.normalize_on_device:
+        from segmnv3.data.device_normalize import build_uint8_train_transform
+
+        transform = build_uint8_train_transform(cfg)
+    cache_dir = None
+    if cfg.cache:
+        from segmnv3.data.cache import cache_dir_for
+
+        cache_dir = cache_dir_for(cfg.root, cfg.cache_dir)
+    return CityscapesDataset(
+        cfg.root, split, transform=transform, cities=cfg.cities, cache_dir=cache_dir
+    )

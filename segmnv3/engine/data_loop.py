@@ -134,19 +134,25 @@ class BatchStream:
             generator=torch.Generator().manual_seed(seed),  # keep the global RNG untouched
         )
         self.iterator = iter(self.loader)
+        # a transform that leaves normalisation to the device (data.normalize_on_device)
+        self.finish_batch = getattr(getattr(dataset, "transform", None), "finish_batch", None)
+        self.device = context.device
 
     def __iter__(self) -> BatchStream:
         return self
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         try:
-            return next(self.iterator)
+            images, masks = next(self.iterator)
         except StopIteration:
             self.epoch += 1
             self.sampler.set_epoch(self.epoch)
             self.sampler.start_index = 0
             self.iterator = iter(self.loader)
-            return next(self.iterator)
+            images, masks = next(self.iterator)
+        if self.finish_batch is not None:  # uint8 (B, H, W, 3) -> normalised (B, 3, H, W)
+            return self.finish_batch(images, masks, self.device)
+        return images, masks
 
 
 def ensure_synthetic(data: DataConfig, *, announce: bool = True) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 
 from segmnv3.core.errors import UserError
-from segmnv3.core.files import stale_temporaries
 
 try:
     import fcntl
@@ -100,18 +99,6 @@ class RunLock:
         self.path.unlink(missing_ok=True)  # while still locked: see _open_locked
         self._file.close()  # closing drops the flock
         self._file = None
-
-
-def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
-    """Delete temporaries (``.last.tmp<PID>.pt`` ...) whose writer no longer runs; return them."""
-    removed = []
-    for path in stale_temporaries(run_dir):
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            continue
-        removed.append(path)
-    return removed
 
 
 def _make_run_dir(run_dir: Path) -> None:

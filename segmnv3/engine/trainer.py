@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from segmnv3.core.contract import NUM_CLASSES
 from segmnv3.core.errors import CheckpointError, ConfigError, UserError
-from segmnv3.core.files import write_text_atomic
+from segmnv3.core.files import remove_stale_temporaries, write_text_atomic
 from segmnv3.data.metrics import all_reduce_sum, check_train_ids
 from segmnv3.engine import checkpoint
 from segmnv3.engine.config import Config
@@ -48,7 +48,7 @@ from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
 from segmnv3.engine.resume import check_schedule, describe_miou, stored_last_miou
 from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
-from segmnv3.engine.run_lock import RunLock, remove_stale_temporaries
+from segmnv3.engine.run_lock import RunLock
 from segmnv3.engine.run_log import RunLog, plot_curves
 from segmnv3.engine.save_policy import SavePolicy
 from segmnv3.engine.signals import StopRequest

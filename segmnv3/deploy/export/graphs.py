@@ -15,6 +15,7 @@ import torch
 
 from segmnv3.core.files import atomic_path
 from segmnv3.deploy.export.fold_pads import fold_pads_into_convs
+from segmnv3.deploy.quiet_openvino import import_openvino
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
 OPSET = 17
@@ -104,8 +105,7 @@ def export_onnx(
 
 def export_openvino(onnx_path: str | Path, xml_path: str | Path) -> Path:
     """Convert an ONNX file to OpenVINO IR (``.xml`` + ``.bin``) with fp32 weights."""
-    import openvino as ov
-
+    ov = import_openvino()
     with preserved_signal_stack():
         ov_model = ov.convert_model(str(onnx_path))
     return save_openvino_ir(ov_model, xml_path)
@@ -118,8 +118,7 @@ def save_openvino_ir(ov_model, xml_path: str | Path) -> Path:
     ``.<stem>.tmp<PID>.xml`` / ``.bin``; the weights are published first, then the XML
     that refers to them.
     """
-    import openvino as ov
-
+    ov = import_openvino()
     xml_path = Path(xml_path)
     with (
         atomic_path(xml_path) as xml_temporary,

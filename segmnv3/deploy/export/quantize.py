@@ -26,6 +26,7 @@ from segmnv3.core.files import atomic_path
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.export.graphs import save_openvino_ir
 from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
+from segmnv3.deploy.quiet_openvino import import_nncf, import_openvino
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
 RECIPES = {
@@ -140,8 +141,8 @@ def quantize_openvino(
     """NNCF post-training quantization of an OpenVINO model, saved as int8 IR (atomically)."""
     import logging
 
-    import nncf
-    import openvino as ov
+    nncf = import_nncf()
+    ov = import_openvino()
 
     nncf.set_log_level(logging.ERROR)  # one INFO line per ignored node otherwise
     options = _check_recipe("openvino", recipe)

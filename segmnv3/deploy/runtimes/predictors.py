@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from segmnv3.core.errors import UserError
+from segmnv3.deploy.quiet_openvino import import_openvino
 from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO, Backend
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
@@ -157,7 +158,7 @@ class OpenVinoPredictor(Predictor):
     """
 
     def __init__(self, path: str | Path, *, backend: Backend = OPENVINO, threads: int = 1):
-        import openvino as ov
+        ov = import_openvino()
 
         if backend.runtime != "openvino":
             raise ValueError(f"OpenVinoPredictor cannot run backend {backend.name}")
