@@ -44,6 +44,8 @@ class ExportSettings:
         val_images: val images for the int8 mIoU.
         recipe: int8 recipe (``tuned`` or ``naive``).
         threads: runtime threads.
+        photos: unlabelled images (real photographs) on which every int8 / fp16 file also
+            reports its argmax agreement with fp32.
     """
 
     size: tuple[int, int]
@@ -55,6 +57,7 @@ class ExportSettings:
     val_images: int = 50
     recipe: str = "tuned"
     threads: int = 1
+    photos: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.formats) - set(FORMATS))
@@ -197,4 +200,5 @@ def _export_int8(
         limit=settings.val_images,
         recipe=settings.recipe,
         data=model.data,
+        photos=settings.photos,
     )

@@ -106,6 +106,7 @@ def mobile_lossy(
                 limit=settings.val_images,
                 recipe=recipe,
                 data=model.data,
+                photos=settings.photos,
             )
         )
     return reports
