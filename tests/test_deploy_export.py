@@ -12,7 +12,7 @@ import torch
 import segmnv3
 from segmnv3.cli import main
 from segmnv3.data.cityscapes import find_pairs
-from segmnv3.deploy.export.accuracy import evaluate_int8
+from segmnv3.deploy.export.accuracy import evaluate_int8, photo_agreement
 from segmnv3.deploy.export.graphs import export_onnx, export_openvino
 from segmnv3.deploy.export.parity import ParityThresholds, check_parity
 from segmnv3.deploy.export.quantize import quantize_onnxruntime
@@ -130,11 +130,51 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
         "val",
         size,
         recipe="tuned",
+        photos=find_pairs(synthetic_root, "val")[0],  # the same images, unlabelled
     )
-    assert report.images == 4
+    assert report.images == 4 and report.photos == 4
+    assert report.photo_agreement == report.agreement  # same pixels, same predictions
     assert 0.5 < report.agreement <= 1.0  # int8 is lossy but must track fp32
     assert 0.0 <= report.miou_fp32 <= 1.0 and 0.0 <= report.miou_int8 <= 1.0
     assert report.miou_delta == pytest.approx(report.miou_int8 - report.miou_fp32)
+
+
+class ConstantClass(torch.nn.Module):
+    """Predicts train id ``label`` everywhere."""
+
+    def __init__(self, label: int):
+        super().__init__()
+        self.label = label
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = torch.zeros(x.shape[0], 19, *x.shape[2:])
+        logits[:, self.label] = 1.0
+        return logits
+
+
+def test_photo_agreement_is_the_fraction_of_equal_labels(tmp_path):
+    photo = tmp_path / "photo.png"
+    image = np.zeros((64, 128, 3), np.uint8)
+    image[:, 96:] = 255  # a quarter of the width white
+    cv2.imwrite(str(photo), image)
+    # a 1x1 conv that says class 1 where the image is bright, class 0 elsewhere
+    bright = torch.nn.Conv2d(3, 19, 1)
+    with torch.no_grad():
+        bright.weight.zero_()
+        bright.bias.zero_()
+        bright.weight[1] = 1.0
+    always_zero = EagerPredictor(ConstantClass(0), threads=1)
+    assert photo_agreement(always_zero, always_zero, [photo], (64, 128)) == 1.0
+    assert photo_agreement(EagerPredictor(bright, threads=1), always_zero, [photo], (64, 128)) == (
+        pytest.approx(0.75)
+    )
+
+
+def test_export_rejects_photos_that_are_not_images(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    args = ["export", "--random-init", "--config", ROW11, "--resolution", "64x128"]
+    assert main([*args, "--output", str(tmp_path / "out"), "--photos", str(tmp_path)]) == 2
+    assert f"--photos {tmp_path}: the folder holds no images" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -160,12 +200,16 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
             "2",
             "--val-images",
             "2",
+            "--photos",
+            *[str(p) for p in find_pairs(synthetic_root, "val")[0][:3]],
         ]
     )
     assert code == 0
     report = json.loads(
         (tmp_path / "table7_row11_v3small_rf2_lraspp_f128_os16_64x128_export.json").read_text()
     )
+    assert [r["photos"] for r in report["int8"]] == [3, 3]
+    assert all(0.0 <= r["photo_agreement"] <= 1.0 for r in report["int8"])
     assert set(report["files"]) == {"onnx", "openvino", "int8-onnxruntime", "int8-openvino"}
     assert all(p["passed"] for p in report["parity"])
     assert [r["backend"] for r in report["int8"]] == ["onnxruntime-int8", "openvino-int8"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-SUMMARY = "Benchmark params, MAdds, latency (eager/ONNX Runtime/OpenVINO/int8) and memory."
+SUMMARY = (
+    "Benchmark params, MAdds, latency (eager/ONNX Runtime/OpenVINO/LiteRT/ExecuTorch/int8) "
+    "and memory."
+)
 EXAMPLES = """examples:
   segmnv3 bench                                   # paper Table 7 rows 8 and 11, 1 thread
   segmnv3 bench --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml --threads 2
@@ -14,7 +17,9 @@ EXAMPLES = """examples:
 Writes bench.json, bench.md, latency_vs_madds.png and latency_half_full.png to --output.
 Baselines timed in the same rounds: torchvision lraspp_mobilenet_v3_large and smp
 DeepLabV3+ (timm MobileNetV3-Large encoder), both with random weights (latency does not
-depend on the weights). Run it on a quiet machine: `uptime` load is printed in the report.
+depend on the weights). Run it on a quiet machine: `uptime` load is printed in the report. With the mobile extra,
+LiteRT and ExecuTorch (XNNPACK, the phone CPU kernels) get rows beside the paper's
+Pixel 3 column; pin the process to one core (`taskset -c 1 segmnv3 bench`) to mimic it.
 """
 
 ROWS = ("table7_row08_v3large_rf2_lraspp_f128_os16", "table7_row11_v3small_rf2_lraspp_f128_os16")
@@ -44,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed runs first")
     parser.add_argument(
-        "--quick", action="store_true", help="CI mode: 64x128 / 128x256 inputs, 2 runs, row 11 only"
+        "--quick",
+        action="store_true",
+        help="CI mode: 64x128 / 128x256 inputs, 2 runs, row 11 only, no LiteRT / ExecuTorch "
+        "rows (~20 s per converted file)",
     )
     parser.add_argument("--output", default="outputs/bench", help="report folder")
     parser.add_argument(
@@ -103,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
         quick=args.quick,
     )
     configs = args.config or list(ROWS[1:] if args.quick else ROWS)
-    subjects = load_subjects(configs, args.weights)
+    subjects = load_subjects(configs, args.weights, mobile=not args.quick)
     data_root = Path(args.data_root) if args.data_root else None
     result, written = benchmark(subjects, settings, Path(args.output), data_root, not args.no_video)
     print(markdown(result))
@@ -111,15 +119,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_subjects(configs: list[str], weights: str | None = None) -> list:
+def load_subjects(configs: list[str], weights: str | None = None, mobile: bool = True) -> list:
     """Our configs (paths or shipped names; random init, ``weights`` for the first) and the
-    two baselines."""
+    two baselines; ``mobile=False`` leaves out the LiteRT / ExecuTorch rows."""
     from pathlib import Path
 
     from segmnv3.configs import resolve_config
     from segmnv3.core.errors import ConfigError, UserError
     from segmnv3.core.paper import paper_row
-    from segmnv3.deploy.bench.subjects import Subject, baseline_subjects
+    from segmnv3.deploy.bench.subjects import (
+        OUR_BACKENDS,
+        Subject,
+        baseline_subjects,
+        our_backends,
+    )
     from segmnv3.deploy.model import load_deploy_model
     from segmnv3.engine.config import load_config
     from segmnv3.models.segmenter import build_model_from_config
@@ -137,6 +150,7 @@ def load_subjects(configs: list[str], weights: str | None = None) -> list:
                 "give each config once, under distinct names"
             )
         names[path.stem] = path
+    backends = our_backends() if mobile else tuple(b for b in OUR_BACKENDS if not b.is_mobile)
     subjects = []
     for index, path in enumerate(paths):
         config = load_config(path)
@@ -147,7 +161,12 @@ def load_subjects(configs: list[str], weights: str | None = None) -> list:
             model, data = build_model_from_config(config.model).eval(), config.data
         subjects.append(
             Subject(
-                Path(path).stem, model, paper=paper_row(path), data=data, model_config=config.model
+                Path(path).stem,
+                model,
+                backends,
+                paper=paper_row(path),
+                data=data,
+                model_config=config.model,
             )
         )
     return subjects + baseline_subjects()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-SUMMARY = "Export a model to ONNX, OpenVINO IR and int8, with parity checks against PyTorch."
+SUMMARY = (
+    "Export a model to ONNX, OpenVINO IR, LiteRT, ExecuTorch and int8, with parity checks "
+    "against PyTorch."
+)
 EXAMPLES = """examples:
   segmnv3 export --weights runs/row08/best.pt --resolution 512x1024
   segmnv3 export --weights runs/row08/best.pt --format onnx openvino int8-openvino \\
@@ -12,12 +15,21 @@ EXAMPLES = """examples:
   segmnv3 export --random-init --config configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml \\
       --resolution 256x512 --format onnx openvino     # smoke test on synthetic images
   segmnv3 export --weights runs/global/best.pt --dynamic   # a model with pooling: global
+  segmnv3 export --weights runs/row08/best.pt --format litert int8-litert executorch \\
+      int8-executorch            # phone files (XNNPACK); needs pip install "segmnv3[mobile]"
+  segmnv3 export --weights runs/row08/best.pt --format int8-litert --photos my_photos/
+      # int8 agreement with fp32 also on your own (unlabelled) photographs
 
 The fp32 files must match eager PyTorch on real images (max |logit diff| <= 1e-3 x the
 logit scale, argmax agreement >= 99.9%) or the command fails. int8 files report their
-argmax agreement with fp32 (target >= 99%) and the mIoU delta on the val split.
-Exported graphs take `image` (N, 3, H, W) float32 (RGB, ImageNet-normalised) and return
+argmax agreement with fp32 (target >= 99%) and the mIoU delta on the val split (and the
+agreement on --photos). Exported graphs take `image` (N, 3, H, W) float32 (RGB, normalised
+with the checkpoint's mean / std: `normalisation` in the report) and return
 `logits` (N, H, W, C) float32 in NHWC order (free for CPU runtimes; see deploy/export/).
+Phone files: .tflite is NHWC in and out ((1, H, W, 3) -> (1, H, W, C), an Android
+Bitmap's order); .pte is NCHW in and out (ExecuTorch's; other layouts measured slower).
+int8 files keep the float32 ends.
+fp16-litert stores fp16 weights; the fp16 / int8 files also write their fp32 file.
 """
 
 
@@ -54,6 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--val-images", type=positive_int, default=50, help="val images for int8 mIoU (>= 1)"
+    )
+    parser.add_argument(
+        "--photos",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="images or folders of unlabelled photographs: int8 / fp16 files also report "
+        "their argmax agreement with fp32 on them",
     )
     parser.add_argument(
         "--int8-recipe",
@@ -108,8 +128,31 @@ def _run(args: argparse.Namespace) -> int:
         val_images=args.val_images,
         recipe=args.int8_recipe,
         threads=args.threads,
+        photos=_photos(args.photos),
     )
     result = export_bundle(model, out_dir, settings)
     for kind, path in result.files.items():
         print(f"wrote {kind}: {path}", flush=True)
     return 0
+
+
+def _photos(paths: list[str]) -> tuple:
+    """The image files named by ``--photos`` (folders: their images, sorted)."""
+    from pathlib import Path
+
+    from segmnv3.core.errors import UserError
+    from segmnv3.deploy.inference.sources import IMAGE_SUFFIXES
+
+    photos = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise UserError(f"--photos {path}: the folder holds no images")
+            photos += found
+        elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            photos.append(path)
+        else:
+            raise UserError(f"--photos {path}: not an image file or a folder of images")
+    return tuple(photos)

@@ -9,6 +9,7 @@ SUMMARY = "Segment a video, image(s) or webcam; write colour overlays (and label
 EXAMPLES = """examples:
   segmnv3 infer drive.mp4 --weights runs/row08/best.pt        # outputs/infer/drive_overlay.mp4
   segmnv3 infer drive.mp4 --weights best.pt --resolution 512x1024 --backend openvino
+  segmnv3 infer drive.mp4 --weights best.pt --resolution 512x1024 --backend litert
   segmnv3 infer leftImg8bit/val/frankfurt --weights best.pt --save-mask --output out/
   segmnv3 infer "photos/*.jpg" --weights best.pt --alpha 0.6
   segmnv3 infer 0 --weights best.pt --show --max-frames 300   # webcam 0
@@ -31,12 +32,17 @@ temporaries of a killed run are removed by the next run into the same folder.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from segmnv3.commands.arg_types import positive_int, torch_device
     from segmnv3.commands.model_args import add_model_arguments
-    from segmnv3.deploy.runtimes.backend import FP32_BACKENDS
+    from segmnv3.deploy.runtimes.backend import FP32_BACKENDS, MOBILE_FP32
 
     parser.add_argument("input", help="video file, image, folder, glob pattern or webcam index")
     add_model_arguments(parser)
-    backends = [backend.name for backend in FP32_BACKENDS]
-    parser.add_argument("--backend", choices=backends, default="eager", help="runtime")
+    backends = [backend.name for backend in (*FP32_BACKENDS, *MOBILE_FP32)]
+    parser.add_argument(
+        "--backend",
+        choices=backends,
+        default="eager",
+        help="runtime (litert / executorch: XNNPACK, as on a phone; the mobile extra)",
+    )
     parser.add_argument(
         "--device",
         type=torch_device,

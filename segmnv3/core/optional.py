@@ -3,7 +3,8 @@
 Extras (``pyproject.toml``): ``segmnv3[tensorboard]`` (TensorBoard events while training),
 ``segmnv3[smp]`` = segmentation-models-pytorch (the Lovasz loss term, the benchmark's
 DeepLabV3+ baseline), ``segmnv3[plots]`` = matplotlib (curves.png, the per-class IoU
-chart, benchmark and throughput charts). ``segmnv3[all]`` installs every extra.
+chart, benchmark and throughput charts), ``segmnv3[mobile]`` = executorch + litert-torch
+(LiteRT / ExecuTorch export, infer and bench rows). ``segmnv3[all]`` installs every extra.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from types import ModuleType
 
 from segmnv3.core.errors import UserError
 
-EXTRAS = {"tensorboard": "tensorboard", "segmentation-models-pytorch": "smp", "matplotlib": "plots"}
+EXTRAS = {
+    "tensorboard": "tensorboard",
+    "segmentation-models-pytorch": "smp",
+    "matplotlib": "plots",
+    "executorch": "mobile",
+    "litert-torch": "mobile",
+    "ai-edge-litert": "mobile",  # LiteRT's interpreter, installed by litert-torch
+}
 
 
 def install_hint(package: str) -> str:

@@ -1,4 +1,5 @@
-"""Deployment: runtimes (eager PyTorch, ONNX Runtime, OpenVINO), export, int8, benchmark, video.
+"""Deployment: runtimes (eager PyTorch, ONNX Runtime, OpenVINO, LiteRT, ExecuTorch), export,
+int8, benchmark, video.
 
 Everything here maps a BGR uint8 image or an NCHW float32 batch to per-pixel logits or
 train-id labels. Subpackages, by what a reader looks for:
@@ -15,4 +16,15 @@ that ``--help`` stays instant. deploy/ imports nothing from ``segmnv3.engine`` o
 """
 
 # Files `segmnv3 export --format` writes (here, not in export/, so that --help needs no torch).
-FORMATS = ("onnx", "openvino", "int8-onnxruntime", "int8-openvino")
+# LiteRT / ExecuTorch (the phone files, XNNPACK) need the `mobile` extra.
+FORMATS = (
+    "onnx",
+    "openvino",
+    "int8-onnxruntime",
+    "int8-openvino",
+    "litert",
+    "fp16-litert",
+    "int8-litert",
+    "executorch",
+    "int8-executorch",
+)

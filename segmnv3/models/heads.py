@@ -129,6 +129,9 @@ class RASPPHead(nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         high = features["high"]
         pooled = self.pool_branch(F.adaptive_avg_pool2d(high, 1))  # (B, F, 1, 1)
-        pooled = pooled.expand(-1, -1, *high.shape[-2:])  # broadcast to (B, F, H/OS, W/OS)
+        # A bilinear resize of a 1x1 map is an exact broadcast (as torchvision's ASPPPooling):
+        # an explicit expand() becomes a BROADCAST_TO that LiteRT's converter leaves in NCHW
+        # after moving the graph to NHWC, and the .tflite fails to load.
+        pooled = resize(pooled, high.shape[-2:])  # (B, F, H/OS, W/OS)
         x = self.project(torch.cat([self.conv_branch(high), pooled], dim=1))
         return self.classifier(x)  # (B, classes, H/OS, W/OS)

@@ -11,9 +11,11 @@ from segmnv3.deploy.runtimes.backend import Backend
 class BenchFiles:
     """Graph files of one subject at one size under ``workdir``.
 
-    Names: ``<subject>_<H>x<W>.onnx`` (fp32, every exported runtime) and
+    Names: ``<subject>_<H>x<W>.onnx`` (fp32, ONNX Runtime and OpenVINO),
     ``<subject>_<H>x<W>_<recipe>_int8.onnx`` / ``.xml`` (ONNX Runtime / OpenVINO int8;
-    ``openvino-int8`` and ``openvino-int8-bf16`` share one file).
+    ``openvino-int8`` and ``openvino-int8-bf16`` share one file); for the phone
+    runtimes ``<subject>_<H>x<W>.tflite`` / ``.pte`` (fp32), ``_fp16.tflite`` and
+    ``_<recipe>_int8.tflite`` / ``.pte``.
 
     Args:
         subject: the network.
@@ -45,6 +47,8 @@ class BenchFiles:
 
         if backend.runtime == "eager":
             raise ValueError("the eager backend runs the module, not a file")
+        if backend.is_mobile:
+            return self._mobile(backend)
         if not backend.is_int8:
             return self.onnx()
         suffix = ".onnx" if backend.runtime == "onnxruntime" else ".xml"
@@ -62,6 +66,35 @@ class BenchFiles:
                 data=self.subject.data,
             )
             self._made.add(path)
+        return path
+
+    def _mobile(self, backend: Backend) -> Path:
+        """The ``.tflite`` / ``.pte`` file of a LiteRT / ExecuTorch backend (made on first use)."""
+        from segmnv3.deploy.export import mobile, quantize_mobile
+
+        suffix = ".tflite" if backend.runtime == "litert" else ".pte"
+        tag = {"fp32": "", "fp16": "_fp16", "int8": f"_{backend.int8_recipe}_int8"}
+        path = Path(f"{self.stem}{tag[backend.precision]}{suffix}")
+        if path in self._made:
+            return path
+        model, size, data = self.subject.model, self.size, self.subject.data
+        if backend.precision == "fp32":
+            export = (
+                mobile.export_litert if backend.runtime == "litert" else mobile.export_executorch
+            )
+            export(model, path, size)
+        elif backend.precision == "fp16":
+            mobile.litert_fp16(self._mobile(Backend("litert")), path)
+        elif backend.runtime == "litert":  # int8 starts from the fp32 file
+            fp32 = self._mobile(Backend("litert"))
+            recipe = backend.int8_recipe
+            quantize_mobile.quantize_litert(fp32, path, self.calibration, size, recipe, data=data)
+        else:  # int8 ExecuTorch starts from the module (PT2E)
+            recipe = backend.int8_recipe
+            quantize_mobile.quantize_executorch(
+                model, path, self.calibration, size, recipe, data=data
+            )
+        self._made.add(path)
         return path
 
     def checkpoint(self) -> Path:

@@ -85,22 +85,36 @@ def _models_table(result: BenchmarkResult) -> list[str]:
 
 
 def _latency_table(result: BenchmarkResult, label: str, size: tuple[int, int]) -> list[str]:
+    """One resolution's rows; LiteRT / ExecuTorch rows (XNNPACK) show the paper's Pixel 3
+    figure (TFLite, one large core) beside them; CPU/wall ~1 confirms one thread."""
     lines = [
         "",
         f"## Latency at {label} resolution ({size[0]}x{size[1]})",
         "",
-        "| model | backend | median ms | p90 ms | min ms | x torchvision eager | GMAC/s "
-        "| % fp32 peak | argmax agreement with eager |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | backend | median ms | p90 ms | min ms | CPU/wall | x torchvision eager "
+        "| GMAC/s | % fp32 peak | argmax agreement with eager | paper Pixel 3 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    papers = {m.name: m.paper for m in result.models}
     for r in (r for r in result.latency if r.resolution == label):
+        paper = _pixel3_ms(papers.get(r.model), label) if r.backend.is_mobile else None
         lines.append(
             f"| {r.model} | {r.backend} | {r.timing.median_ms:.1f} | {r.timing.p90_ms:.1f} "
-            f"| {r.timing.min_ms:.1f} | {r.ratio_to_torchvision_eager:.3f} "
+            f"| {r.timing.min_ms:.1f} | {_fmt(r.timing.cpu_per_wall)} "
+            f"| {r.ratio_to_torchvision_eager:.3f} "
             f"| {r.gmacs_per_s:.1f} | {r.pct_fp32_peak:.1f} "
-            f"| {100 * r.agreement_with_eager:.2f}% |"
+            f"| {100 * r.agreement_with_eager:.2f}% | {_fmt(paper, '.0f')} |"
         )
     return lines
+
+
+def _pixel3_ms(paper, label: str) -> float | None:
+    """The paper's Pixel 3 latency (ms) at ``half`` / ``full`` resolution, if it gives one."""
+    if paper is None:
+        return None
+    if label == "full":
+        return None if paper.cpu_full_s is None else 1000 * paper.cpu_full_s
+    return paper.cpu_half_ms if label == "half" else None
 
 
 def _targets_table(result: BenchmarkResult) -> list[str]:
@@ -110,7 +124,7 @@ def _targets_table(result: BenchmarkResult) -> list[str]:
     lines = [
         "",
         f"## Targets ({targets.model}; fastest fp32: {targets.fastest_fp32_backend},"
-        f" int8: {targets.int8_backend})",
+        f" int8: {targets.int8_backend}, XNNPACK int8: {targets.xnnpack_int8_backend or '-'})",
         "",
         "| target | value | limit | met |",
         "|---|---|---|---|",

@@ -49,6 +49,7 @@ class Timing:
     p90_ms: float
     min_ms: float
     runs: int
+    cpu_per_wall: float | None = None  # process CPU time / wall time: ~1 for one thread
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,13 @@ class LatencyResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LatencyResult:
-        timing = Timing(data["median_ms"], data["p90_ms"], data["min_ms"], data["runs"])
+        timing = Timing(
+            data["median_ms"],
+            data["p90_ms"],
+            data["min_ms"],
+            data["runs"],
+            data.get("cpu_per_wall"),
+        )
         return cls(
             model=data["model"],
             backend=Backend.from_name(data["backend"]),
@@ -192,14 +199,17 @@ class Targets:
     results: dict[str, TargetResult]
     fastest_fp32_backend: Backend
     int8_backend: Backend
+    xnnpack_int8_backend: Backend | None = None  # LiteRT / ExecuTorch int8 of the XNNPACK target
 
     def to_dict(self) -> dict[str, Any]:
         results = {name: dataclasses.asdict(t) for name, t in self.results.items()}
+        xnnpack = self.xnnpack_int8_backend
         return {
             "model": self.model,
             **results,
             "fastest_fp32_backend": self.fastest_fp32_backend.name,
             "int8_backend": self.int8_backend.name,
+            "xnnpack_int8_backend": None if xnnpack is None else xnnpack.name,
         }
 
     @classmethod
@@ -210,6 +220,11 @@ class Targets:
             results=results,
             fastest_fp32_backend=Backend.from_name(data["fastest_fp32_backend"]),
             int8_backend=Backend.from_name(data["int8_backend"]),
+            xnnpack_int8_backend=(
+                Backend.from_name(data["xnnpack_int8_backend"])
+                if data.get("xnnpack_int8_backend")
+                else None
+            ),
         )
 
 

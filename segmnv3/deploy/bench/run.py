@@ -29,6 +29,10 @@ from segmnv3.deploy.bench.timing import agreement, cpu_peak, time_interleaved
 from segmnv3.deploy.runtimes import Backend, Predictor, build_predictor
 from segmnv3.deploy.runtimes.backend import (
     EAGER,
+    EXECUTORCH,
+    EXECUTORCH_INT8,
+    LITERT,
+    LITERT_INT8,
     ONNXRUNTIME,
     ONNXRUNTIME_INT8,
     OPENVINO,
@@ -36,7 +40,19 @@ from segmnv3.deploy.runtimes.backend import (
     OPENVINO_INT8,
 )
 
-MEMORY_BACKENDS = (EAGER, ONNXRUNTIME, OPENVINO, OPENVINO_BF16, ONNXRUNTIME_INT8, OPENVINO_INT8)
+MEMORY_BACKENDS = (
+    EAGER,
+    ONNXRUNTIME,
+    OPENVINO,
+    OPENVINO_BF16,
+    ONNXRUNTIME_INT8,
+    OPENVINO_INT8,
+    LITERT,
+    EXECUTORCH,
+    LITERT_INT8,
+    EXECUTORCH_INT8,
+)
+"""Backends whose peak RSS is measured (those the first subject runs)."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +226,8 @@ def _measure_memory(run: _Run, subject: Subject, size: tuple[int, int]) -> list[
 
     files = run.files_of(subject, size)
     results = []
-    for backend in tqdm(MEMORY_BACKENDS, desc="peak memory", leave=False):
+    backends = [b for b in MEMORY_BACKENDS if b in subject.backends]
+    for backend in tqdm(backends, desc="peak memory", leave=False):
         path = files.checkpoint() if backend == EAGER else files.graph(backend)
         probe = measure_peak_rss(backend, path, size)
         results.append(MemoryResult(subject.name, backend, size, probe.peak_rss_mb, probe.seconds))

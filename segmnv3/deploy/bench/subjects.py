@@ -6,11 +6,13 @@ Every latency is reported as a ratio to ``REFERENCE`` (torchvision's eager
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from segmnv3.core.contract import NUM_CLASSES
-from segmnv3.core.optional import optional
+from segmnv3.core.optional import install_hint, optional
 from segmnv3.core.paper import PaperRow
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.runtimes.backend import ALL_BACKENDS, EAGER, ONNXRUNTIME, Backend
@@ -48,6 +50,21 @@ class Subject:
     baseline: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     model_config: ModelConfig | None = None
+
+
+def our_backends() -> tuple[Backend, ...]:
+    """``OUR_BACKENDS``, less LiteRT / ExecuTorch (with a warning naming the ``mobile``
+    extra) when their packages are not installed."""
+    packages = {"litert_torch": "litert-torch", "executorch": "executorch"}
+    missing = [p for module, p in packages.items() if importlib.util.find_spec(module) is None]
+    if not missing:
+        return OUR_BACKENDS
+    warnings.warn(
+        f"the benchmark's LiteRT / ExecuTorch rows skipped: {', '.join(missing)} not "
+        f"installed; {install_hint(missing[0])}",
+        stacklevel=2,
+    )
+    return tuple(b for b in OUR_BACKENDS if not b.is_mobile)
 
 
 def baseline_subjects() -> list[Subject]:

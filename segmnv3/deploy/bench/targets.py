@@ -7,7 +7,19 @@ from typing import Literal
 
 from segmnv3.deploy.bench.results import BenchmarkResult, LatencyResult, TargetResult, Targets
 from segmnv3.deploy.bench.subjects import REFERENCE
-from segmnv3.deploy.runtimes.backend import EAGER, FP32_BACKENDS, INT8_TUNED
+from segmnv3.deploy.runtimes.backend import (
+    EAGER,
+    EXECUTORCH,
+    EXECUTORCH_INT8,
+    FP32_BACKENDS,
+    INT8_TUNED,
+    LITERT,
+    LITERT_INT8,
+    Backend,
+)
+
+XNNPACK_PAIRS = ((LITERT_INT8, LITERT), (EXECUTORCH_INT8, EXECUTORCH))
+"""(int8, fp32) of each phone runtime: the XNNPACK int8 target compares within a runtime."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,13 @@ TARGETS = (
     Target("full_vs_half_fastest_fp32", 4.3, "max", "full / half latency of the fastest fp32"),
     Target("video_end_to_end_vs_model_only", 0.8, "min", "video end-to-end FPS / model-only"),
     Target("eager_peak_rss_mb", 1200.0, "max", "peak RSS (MB) of eager on one full image"),
+    Target(
+        "xnnpack_int8_vs_fp32_half",
+        0.75,
+        "max",
+        "XNNPACK int8 / the same runtime's fp32 (LiteRT or ExecuTorch, the better), half",
+    ),
+    Target("xnnpack_int8_agreement_half", 0.99, "min", "argmax agreement of that int8 with eager"),
 )
 
 
@@ -52,6 +71,7 @@ def assess_targets(result: BenchmarkResult) -> Targets:
     full = result.latency_of(first.name, fp32.backend, "full")
     reference = result.latency_of(*REFERENCE, "half")
     eager_rss = next(m.peak_rss_mb for m in result.memory if m.backend == EAGER)
+    xnnpack = _xnnpack_int8(half)
     video = result.video
     values = {
         "fastest_fp32_vs_torchvision_eager_half": fp32.median_ms / reference.median_ms,
@@ -60,9 +80,22 @@ def assess_targets(result: BenchmarkResult) -> Targets:
         "full_vs_half_fastest_fp32": full.median_ms / fp32.median_ms,
         "video_end_to_end_vs_model_only": None if video is None else video.end_to_end_vs_model_only,
         "eager_peak_rss_mb": eager_rss,
+        "xnnpack_int8_vs_fp32_half": xnnpack[1] if xnnpack else None,
+        "xnnpack_int8_agreement_half": xnnpack[0].agreement_with_eager if xnnpack else None,
     }
     results = {target.name: target.assess(values[target.name]) for target in TARGETS}
-    return Targets(first.name, results, fp32.backend, int8.backend)
+    xnnpack_backend = xnnpack[0].backend if xnnpack else None
+    return Targets(first.name, results, fp32.backend, int8.backend, xnnpack_backend)
+
+
+def _xnnpack_int8(half: dict[Backend, LatencyResult]) -> tuple[LatencyResult, float] | None:
+    """The phone int8 row with the lowest int8 / fp32 ratio within its runtime, and the ratio."""
+    pairs = [
+        (half[int8], half[int8].median_ms / half[fp32].median_ms)
+        for int8, fp32 in XNNPACK_PAIRS
+        if half.get(int8) and half.get(fp32)
+    ]
+    return min(pairs, key=lambda pair: pair[1]) if pairs else None
 
 
 def _fastest(rows) -> LatencyResult:

@@ -30,6 +30,8 @@ def time_interleaved(
     """Median, p90 and min latency (ms) of each runner, measured round-robin.
 
     The minimum is the figure least disturbed by other processes on a shared machine.
+    Each runner's process CPU time over its wall time checks the thread count a runtime
+    really used (~1 for one thread; 2 if it ran a second worker).
 
     Args:
         runners: key (e.g. (subject, backend)) -> a call that runs one inference.
@@ -43,15 +45,23 @@ def time_interleaved(
             if progress is not None:
                 progress.update()
     samples: dict[Hashable, list[float]] = {key: [] for key in runners}
+    cpu: dict[Hashable, float] = dict.fromkeys(runners, 0.0)
     for _ in range(repeats):
         for key, run in runners.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
             samples[key].append(time.perf_counter() - start)
+            cpu[key] += time.process_time() - start_cpu
             if progress is not None:
                 progress.update()
     return {
-        key: Timing(percentile_ms(s, 50), percentile_ms(s, 90), percentile_ms(s, 0), len(s))
+        key: Timing(
+            percentile_ms(s, 50),
+            percentile_ms(s, 90),
+            percentile_ms(s, 0),
+            len(s),
+            cpu[key] / max(sum(s), 1e-9),
+        )
         for key, s in samples.items()
     }
 

@@ -1,4 +1,5 @@
-"""``segmnv3 export`` end to end: ONNX, OpenVINO IR and int8 files, each with its report.
+"""``segmnv3 export`` end to end: ONNX, OpenVINO IR, LiteRT, ExecuTorch and int8 files, each
+with its report (the phone files: ``mobile_bundle``).
 
 fp32 exports must pass ``ParityThresholds`` (max |logit diff| <= 1e-3 x logit scale,
 argmax agreement >= 99.9%) on real images, or the export fails. int8 files are lossy by
@@ -16,8 +17,10 @@ from pathlib import Path
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import write_text_atomic
 from segmnv3.deploy import FORMATS
-from segmnv3.deploy.export.accuracy import INT8_TARGET, Int8Report, evaluate_int8
+from segmnv3.deploy.export.accuracy import Int8Report, evaluate_int8
 from segmnv3.deploy.export.graphs import export_onnx, export_openvino
+from segmnv3.deploy.export.mobile import LAYOUTS
+from segmnv3.deploy.export.mobile_bundle import export_mobile, mobile_lossy, mobile_parity
 from segmnv3.deploy.export.parity import ParityReport, check_parity
 from segmnv3.deploy.export.quantize import quantize_onnxruntime, quantize_openvino
 from segmnv3.deploy.images import dataset_images, read_bgr, synthetic_root
@@ -41,6 +44,8 @@ class ExportSettings:
         val_images: val images for the int8 mIoU.
         recipe: int8 recipe (``tuned`` or ``naive``).
         threads: runtime threads.
+        photos: unlabelled images (real photographs) on which every int8 / fp16 file also
+            reports its argmax agreement with fp32.
     """
 
     size: tuple[int, int]
@@ -52,6 +57,7 @@ class ExportSettings:
     val_images: int = 50
     recipe: str = "tuned"
     threads: int = 1
+    photos: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.formats) - set(FORMATS))
@@ -68,6 +74,7 @@ class ExportResult:
     dynamic: bool
     normalisation: dict[str, list[float]] = field(default_factory=dict)  # mean, std (RGB, 0..1)
     files: dict[str, Path] = field(default_factory=dict)
+    layouts: dict[str, dict[str, str]] = field(default_factory=dict)  # format -> input, output
     parity: list[ParityReport] = field(default_factory=list)
     int8: list[Int8Report] = field(default_factory=list)
     report: Path | None = None
@@ -79,6 +86,7 @@ class ExportResult:
             "dynamic": self.dynamic,
             "normalisation": self.normalisation,
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "layouts": self.layouts,
             "parity": [r.to_dict() for r in self.parity],
             "int8": [r.to_dict() for r in self.int8],
         }
@@ -108,19 +116,20 @@ def export_bundle(model: DeployModel, out_dir: Path, settings: ExportSettings) -
         result.files["onnx"] = onnx_path
         if "openvino" in settings.formats:
             result.files["openvino"] = export_openvino(onnx_path, stem.with_suffix(".xml"))
+        calibration = dataset_images(data_root, "train", settings.calib_images)
+        result.files.update(export_mobile(model, stem, settings.formats, calibration, settings))
+        result.layouts = _layouts(result.files)
         result.parity = _check_fp32(model, result.files, data_root, settings)
         for report in result.parity:
             print(report.line())
         for runtime in ("onnxruntime", "openvino"):
             if f"int8-{runtime}" in settings.formats:
                 report = _export_int8(model, runtime, result, data_root, settings)
-                flag = (
-                    ""
-                    if report.agreement >= INT8_TARGET
-                    else f"  (below the {INT8_TARGET:.0%} target)"
-                )
-                print(report.line() + flag)
+                print(report.line())
                 result.int8.append(report)
+        for report in mobile_lossy(result.files, data_root, model, settings):
+            print(report.line())
+            result.int8.append(report)
     result.report = write_text_atomic(
         Path(f"{stem}_export.json"), json.dumps(result.to_dict(), indent=2, default=float)
     )
@@ -142,7 +151,7 @@ def _check_fp32(
     candidates = [(ONNXRUNTIME, files["onnx"])]
     if "openvino" in files:
         candidates.append((OPENVINO, files["openvino"]))
-    return [
+    reports = [
         check_parity(
             reference,
             build_predictor(backend, path, threads=settings.threads),
@@ -152,6 +161,15 @@ def _check_fp32(
         )
         for backend, path in candidates
     ]
+    return reports + mobile_parity(reference, files, frames, model, settings)
+
+
+def _layouts(files: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Input / output layout of each file written (ONNX and OpenVINO: ``graphs``)."""
+    onnx = {"input": "NCHW (N, 3, H, W) float32", "output": "NHWC (N, H, W, C) float32"}
+    return {
+        kind: LAYOUTS.get(kind.removeprefix("int8-").removeprefix("fp16-"), onnx) for kind in files
+    }
 
 
 def _export_int8(
@@ -182,4 +200,5 @@ def _export_int8(
         limit=settings.val_images,
         recipe=settings.recipe,
         data=model.data,
+        photos=settings.photos,
     )

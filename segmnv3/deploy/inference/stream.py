@@ -176,11 +176,13 @@ class PredictorCache:
     """Builds the runtime for each network input size on first use, then reuses it.
 
     Eager PyTorch takes any size; ONNX Runtime and OpenVINO get a graph exported at that
-    size (the paper's pooling kernel is fixed per export) with argmax inside the graph.
+    size (the paper's pooling kernel is fixed per export) with argmax inside the graph;
+    LiteRT and ExecuTorch get their fp32 phone file at that size (logits, as an app).
 
     Args:
         model: the PyTorch model.
-        backend: an fp32 backend (``eager``, ``onnxruntime`` or ``openvino``).
+        backend: an fp32 backend (``eager``, ``onnxruntime``, ``openvino``, ``litert`` or
+            ``executorch``).
         workdir: folder for exported graphs.
         device: torch device (eager only).
         threads: runtime threads.
@@ -203,10 +205,15 @@ class PredictorCache:
         return self.cache[key]
 
     def _build(self, size: tuple[int, int]) -> Predictor:
+        from segmnv3.deploy.export import mobile
         from segmnv3.deploy.export.graphs import export_onnx
 
-        source = self.model
-        if self.backend.runtime != "eager":
+        source, runtime = self.model, self.backend.runtime
+        if runtime in ("litert", "executorch"):
+            export = mobile.export_litert if runtime == "litert" else mobile.export_executorch
+            suffix = ".tflite" if runtime == "litert" else ".pte"
+            source = export(self.model, self.workdir / f"logits_{size[0]}x{size[1]}{suffix}", size)
+        elif runtime != "eager":
             path = self.workdir / f"labels_{size[0]}x{size[1]}.onnx"
             source = export_onnx(self.model, path, size, output="labels")
         return build_predictor(self.backend, source, threads=self.threads, device=self.device)

@@ -2,6 +2,7 @@
 
 - ``backend``: ``Backend`` (runtime, precision, int8 recipe) and the named backends.
 - ``predictors``: eager PyTorch, ONNX Runtime and OpenVINO predictors.
+- ``mobile``: LiteRT and ExecuTorch predictors (XNNPACK; the ``mobile`` extra).
 - ``factory``: ``build_predictor(backend, model_or_file)``, ``check_device``.
 - ``graph_rewrite``: ONNX Runtime's in-memory NHWC resize rewrite.
 """

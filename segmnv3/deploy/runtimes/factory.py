@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from segmnv3.core.errors import UserError
 from segmnv3.deploy.runtimes.backend import Backend
+from segmnv3.deploy.runtimes.mobile import ExecuTorchPredictor, LiteRTPredictor
 from segmnv3.deploy.runtimes.predictors import (
     EagerPredictor,
     OnnxRuntimePredictor,
@@ -30,7 +31,8 @@ def build_predictor(
     Args:
         backend: runtime and precision.
         source: the PyTorch module (``eager``), or the exported graph file the backend
-            runs (``.onnx``; OpenVINO also ``.xml``; int8 backends: the quantized file).
+            runs (``.onnx``; OpenVINO also ``.xml``; LiteRT ``.tflite``; ExecuTorch
+            ``.pte``; int8 backends: the quantized file).
         threads: runtime threads.
         device: torch device (eager only).
 
@@ -48,6 +50,10 @@ def build_predictor(
         raise ValueError(f"backend {backend.name} runs on the CPU only, not on {device}")
     if backend.runtime == "onnxruntime":
         return OnnxRuntimePredictor(source, backend=backend, threads=threads)
+    if backend.runtime == "litert":
+        return LiteRTPredictor(source, backend=backend, threads=threads)
+    if backend.runtime == "executorch":
+        return ExecuTorchPredictor(source, backend=backend, threads=threads)
     return OpenVinoPredictor(source, backend=backend, threads=threads)
 
 

@@ -1,0 +1,160 @@
+"""LiteRT (.tflite) and ExecuTorch (.pte) on XNNPACK: parity, int8, infer, missing extra.
+
+Each conversion takes ~20 s even for the tiny V3-Small model (torch.export, then the
+converter's passes), hence the ``slow`` marks; the whole module needs the ``mobile`` extra.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from segmnv3.cli import main
+from segmnv3.core.errors import UserError
+from segmnv3.data.cityscapes import find_pairs
+from segmnv3.deploy.export import mobile
+from segmnv3.deploy.export.parity import check_parity
+from segmnv3.deploy.runtimes import build_predictor
+from segmnv3.deploy.runtimes.backend import (
+    EAGER,
+    EXECUTORCH,
+    EXECUTORCH_INT8,
+    LITERT,
+    LITERT_INT8,
+)
+from segmnv3.deploy.runtimes.predictors import EagerPredictor
+from tests.test_deploy_export import ROW11, SIZES, small_model
+from tests.test_deploy_infer import SMOKE, video_properties
+
+EXPORTS = {
+    "litert": (LITERT, mobile.export_litert, "m.tflite"),
+    "executorch": (EXECUTORCH, mobile.export_executorch, "m.pte"),
+}
+installed = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("litert_torch", "executorch")),
+    reason='needs the mobile extra: pip install "segmnv3[mobile]"',
+)
+
+
+@pytest.fixture(scope="module")
+def val_frames(synthetic_root):
+    return [cv2.imread(str(p)) for p in find_pairs(synthetic_root, "val")[0][:2]]
+
+
+@installed
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", sorted(EXPORTS))
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"head": "lraspp", "pooling": "paper"}, {"head": "raspp"}],
+    ids=["lraspp-paper", "raspp"],
+)
+def test_phone_file_matches_pytorch(tmp_path, val_frames, runtime, size, kwargs):
+    backend, export, name = EXPORTS[runtime]
+    model = small_model(**kwargs)
+    path = export(model, tmp_path / name, size)
+    candidate = build_predictor(backend, path)
+    report = check_parity(EagerPredictor(model, threads=1), candidate, val_frames, size)
+    assert report.logit_scale > 1.0  # not two near-zero outputs
+    assert report.passed, report.line()
+    assert candidate.predict(np.zeros((2, 3, *size), np.float32)).shape == (2, *size)
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporaries left
+
+
+@installed
+@pytest.mark.slow
+def test_export_command_writes_phone_files_and_reports_int8(tmp_path, synthetic_root):
+    formats = ["litert", "fp16-litert", "int8-litert", "executorch", "int8-executorch"]
+    args = ["export", "--random-init", "--config", ROW11, "--resolution", "64x128"]
+    args += ["--format", *formats, "--output", str(tmp_path), "--data-root", str(synthetic_root)]
+    assert main([*args, "--calib-images", "2", "--val-images", "2"]) == 0
+    stem = "table7_row11_v3small_rf2_lraspp_f128_os16_64x128"
+    report = json.loads((tmp_path / f"{stem}_export.json").read_text())
+    assert set(report["files"]) == {"onnx", *formats}
+    assert [p["backend"] for p in report["parity"]] == ["onnxruntime", "litert", "executorch"]
+    assert all(p["passed"] for p in report["parity"])
+    lossy = {r["backend"]: r for r in report["int8"]}
+    assert set(lossy) == {"litert-fp16", "litert-int8", "executorch-int8"}
+    # random weights: argmax nearly ties, so only the range (tracking: the bench test)
+    assert all(0.0 <= r["agreement"] <= 1.0 and r["images"] == 2 for r in lossy.values())
+    assert all(-1.0 <= r["miou_delta"] <= 1.0 for r in lossy.values())
+    assert report["layouts"]["int8-litert"]["input"].startswith("NHWC (1, H, W, 3)")
+    assert report["layouts"]["executorch"]["input"].startswith("NCHW (1, 3, H, W)")
+
+
+@installed
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["litert", "executorch"])
+def test_infer_on_phone_runtimes_keeps_frames_and_size(tmp_path, synthetic_root, backend):
+    clip = synthetic_root / "clip.mp4"
+    args = ["infer", str(clip), *SMOKE, "--backend", backend, "--resolution", "64x128"]
+    assert main([*args, "--output", str(tmp_path)]) == 0
+    assert video_properties(tmp_path / "clip_overlay.mp4") == video_properties(clip)
+
+
+@installed
+@pytest.mark.slow
+def test_bench_times_phone_rows_on_one_thread(tmp_path, synthetic_root):
+    from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+    from segmnv3.deploy.bench.report import markdown
+    from segmnv3.deploy.bench.run import BenchSettings, run_benchmark
+    from segmnv3.deploy.bench.subjects import TORCHVISION, Subject
+    from segmnv3.models.config import ModelConfig
+
+    phone = (LITERT, LITERT_INT8, EXECUTORCH, EXECUTORCH_INT8)
+    config = ModelConfig(backbone="mobilenet_v3_small")
+    reference = lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=19)
+    subjects = [
+        Subject("tiny", small_model(), (EAGER, *phone), model_config=config),
+        Subject(TORCHVISION, reference.eval(), (EAGER,), baseline=True),
+    ]
+    settings = BenchSettings(sizes={"half": (64, 128)}, warmup=1, repeats=2, calib_images=2)
+    result = run_benchmark(subjects, settings, data_root=synthetic_root, workdir=tmp_path)
+    rows = {r.backend: r for r in result.latency if r.model == "tiny"}
+    assert set(rows) == {EAGER, *phone}
+    for backend in phone:
+        assert rows[backend].timing.cpu_per_wall < 1.5  # one thread, set in the runtime
+        assert rows[backend].agreement_with_eager > 0.5
+    assert {m.backend for m in result.memory} == {EAGER, *phone}
+    assert "| tiny | executorch-int8 |" in markdown(result)
+
+
+@pytest.mark.parametrize(
+    ("missing", "call"),
+    [
+        (
+            "litert_torch",
+            lambda tmp: mobile.export_litert(small_model(), tmp / "m.tflite", SIZES[0]),
+        ),
+        (
+            "executorch",
+            lambda tmp: mobile.export_executorch(small_model(), tmp / "m.pte", SIZES[0]),
+        ),
+        ("ai_edge_litert.interpreter", lambda tmp: build_predictor(LITERT, tmp / "m.tflite")),
+        ("executorch.runtime", lambda tmp: build_predictor(EXECUTORCH, tmp / "m.pte")),
+    ],
+    ids=["litert-export", "executorch-export", "litert-run", "executorch-run"],
+)
+def test_missing_mobile_extra_is_one_clear_message(monkeypatch, tmp_path, missing, call):
+    monkeypatch.setitem(sys.modules, missing, None)  # `import missing` now raises ImportError
+    with pytest.raises(UserError, match=r'not installed; pip install "segmnv3\[mobile\]"'):
+        call(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_import_path_needs_no_phone_runtime():
+    code = (
+        "import sys, segmnv3.cli, segmnv3.deploy.runtimes, segmnv3.deploy.export.bundle, "
+        "segmnv3.deploy.bench.run; "
+        "print(sorted(m for m in ('executorch', 'litert_torch', 'ai_edge_litert') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
