@@ -16,8 +16,8 @@ Layouts (an app should not have to transpose what the file could take as it come
   NCHW: PyTorch's order, which ExecuTorch keeps (``Tensor.fromBlob`` with an NCHW shape,
   ``TensorImageUtils.bitmapToFloat32Tensor``). The XNNPACK delegate computes NHWC inside
   and converts once at each end; an explicit permute is not folded into those
-  conversions, so other layouts cost more (row 8 at 512x1024, one core: NHWC input
-  +15%; NHWC output 341 ms and a channels-last output 305 ms against 197 ms NCHW).
+  conversions, so other layouts cost more (row 8 at 512x1024, one pinned core: NHWC
+  output 133 ms against 97 ms NCHW; NHWC input ~+15%, an earlier, noisier measurement).
 
 The train ids are the argmax over the channel axis: the last for ``.tflite``, axis 1
 for ``.pte``.
