@@ -199,7 +199,8 @@ def _bench(plan: DemoPlan, checkpoint: Path) -> None:
         agreement_images=1 if quick else 2,
         quick=quick,
     )
-    subjects = load_subjects(["demo_synthetic"], str(checkpoint))
+    # like `bench --quick`, the tiny demo skips LiteRT / ExecuTorch (~20 s per converted file)
+    subjects = load_subjects(["demo_synthetic"], str(checkpoint), mobile=not quick)
     result, written = benchmark(subjects, settings, plan.out / "bench", plan.data)
     print(markdown(result))
     print("wrote " + ", ".join(map(str, written)))
