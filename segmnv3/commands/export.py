@@ -141,13 +141,13 @@ def _photos(paths: list[str]) -> tuple:
     from pathlib import Path
 
     from segmnv3.core.errors import UserError
-    from segmnv3.deploy.inference.sources import IMAGE_SUFFIXES
+    from segmnv3.deploy.inference.sources import IMAGE_SUFFIXES, folder_images
 
     photos = []
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            found = folder_images(path)
             if not found:
                 raise UserError(f"--photos {path}: the folder holds no images")
             photos += found

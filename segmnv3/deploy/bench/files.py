@@ -72,17 +72,13 @@ class BenchFiles:
         """The ``.tflite`` / ``.pte`` file of a LiteRT / ExecuTorch backend (made on first use)."""
         from segmnv3.deploy.export import mobile, quantize_mobile
 
-        suffix = ".tflite" if backend.runtime == "litert" else ".pte"
         tag = {"fp32": "", "fp16": "_fp16", "int8": f"_{backend.int8_recipe}_int8"}
-        path = Path(f"{self.stem}{tag[backend.precision]}{suffix}")
+        path = Path(f"{self.stem}{tag[backend.precision]}{mobile.SUFFIXES[backend.runtime]}")
         if path in self._made:
             return path
         model, size, data = self.subject.model, self.size, self.subject.data
         if backend.precision == "fp32":
-            export = (
-                mobile.export_litert if backend.runtime == "litert" else mobile.export_executorch
-            )
-            export(model, path, size)
+            mobile.export_fp32(backend.runtime, model, path, size)
         elif backend.precision == "fp16":
             mobile.litert_fp16(self._mobile(Backend("litert")), path)
         elif backend.runtime == "litert":  # int8 starts from the fp32 file

@@ -44,6 +44,9 @@ LAYOUTS = {
 }
 """What each phone file takes and returns (int8 LiteRT files: see ``quantize_mobile``)."""
 
+SUFFIXES = {"litert": ".tflite", "executorch": ".pte"}
+"""The file each phone runtime loads."""
+
 
 class MobileWrapper(torch.nn.Module):
     """What a phone file computes: NHWC in and out (LiteRT), or NCHW (ExecuTorch).
@@ -129,6 +132,14 @@ def export_executorch(
         lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         buffer = lowered.to_executorch().buffer
     return write_bytes_atomic(path, buffer)
+
+
+def export_fp32(
+    runtime: str, model: torch.nn.Module, path: str | Path, size: tuple[int, int]
+) -> Path:
+    """The fp32 file of a phone ``runtime`` (``litert`` or ``executorch``) for ``model``."""
+    export = export_litert if runtime == "litert" else export_executorch
+    return export(model, path, size)
 
 
 def litert_fp16(fp32_path: str | Path, path: str | Path) -> Path:

@@ -121,13 +121,18 @@ def output_names(paths: list[Path]) -> list[str]:
     return names
 
 
+def folder_images(folder: Path) -> list[Path]:
+    """The image files directly in ``folder``, sorted (none: an empty list)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def open_source(text: str) -> Source:
     """Resolve the INPUT argument of ``segmnv3 infer``."""
     if text.isdigit():
         return _open_capture(cv2.VideoCapture(int(text)), f"webcam{text}", "webcam", text)
     path = Path(text)
     if path.is_dir():
-        paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = folder_images(path)
         if not paths:
             raise UserError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return Source("images", path.name, paths=paths, count=len(paths))

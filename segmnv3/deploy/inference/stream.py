@@ -209,10 +209,9 @@ class PredictorCache:
         from segmnv3.deploy.export.graphs import export_onnx
 
         source, runtime = self.model, self.backend.runtime
-        if runtime in ("litert", "executorch"):
-            export = mobile.export_litert if runtime == "litert" else mobile.export_executorch
-            suffix = ".tflite" if runtime == "litert" else ".pte"
-            source = export(self.model, self.workdir / f"logits_{size[0]}x{size[1]}{suffix}", size)
+        if self.backend.is_mobile:
+            path = self.workdir / f"logits_{size[0]}x{size[1]}{mobile.SUFFIXES[runtime]}"
+            source = mobile.export_fp32(runtime, self.model, path, size)
         elif runtime != "eager":
             path = self.workdir / f"labels_{size[0]}x{size[1]}.onnx"
             source = export_onnx(self.model, path, size, output="labels")
