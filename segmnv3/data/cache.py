@@ -11,11 +11,12 @@ Raw arrays won the measurement against PNG level 0/1, QOI and lz4 (README, "Data
 Layout (``cache_dir`` defaults to ``<root>/.segmnv3_cache``)::
 
     <cache_dir>/<split>/manifest.json
-    <cache_dir>/<split>/<city>/<stem>_leftImg8bit.npy   (H, W, 3) uint8 RGB
-    <cache_dir>/<split>/<city>/<stem>_trainIds.npy      (H, W) uint8 train ids
+    <cache_dir>/<split>/<key>_leftImg8bit.npy   (H, W, 3) uint8 RGB   (key: ``city/stem``,
+    <cache_dir>/<split>/<key>_trainIds.npy      (H, W) uint8 train ids   or ``sub/dir/name``)
 
-The manifest records each source PNG's path, size and modification time (ns). An entry
-is used only while both sources still match it and both arrays exist; any other frame is
+The manifest records each source file's path, size and modification time (ns), and the
+fingerprint of the label set that decoded the masks. An entry is used only while both
+sources still match it, the label set is the same and both arrays exist; any other frame is
 read from its PNGs, so the cache is never required. Every file is written atomically
 (``segmnv3.core.files``): an interrupted build leaves whole arrays and the previous manifest.
 """
@@ -32,14 +33,18 @@ from pathlib import Path
 
 import numpy as np
 
+from segmnv3.core.cityscapes_labels import CITYSCAPES
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.files import atomic_write, write_text_atomic
-from segmnv3.data.cityscapes import IMAGE_SUFFIX, find_pairs, read_image, read_mask
+from segmnv3.data.dataset import FileReader, read_pair_mask
+from segmnv3.data.decode import image_size, read_image
+from segmnv3.data.layout import Pair
 from segmnv3.data.parallel import parallel_map
 
 CACHE_DIRNAME = ".segmnv3_cache"
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
+_CITYSCAPES_PRINT = CITYSCAPES.fingerprint()  # manifests written before label sets were data
 _IMAGE_ENDING = "_leftImg8bit.npy"
 _MASK_ENDING = "_trainIds.npy"
 
@@ -75,11 +80,12 @@ def cache_dir_for(root: str | Path, cache_dir: str | Path | None = None) -> Path
     return Path(cache_dir) if cache_dir is not None else Path(root) / CACHE_DIRNAME
 
 
-def entry_for(cache_dir: Path, split: str, image_path: Path) -> CacheEntry:
-    """Where the arrays of ``image_path`` (a ``*_leftImg8bit.png``) live in the cache."""
-    stem = image_path.name[: -len(IMAGE_SUFFIX)]
-    folder = cache_dir / split / image_path.parent.name
-    return CacheEntry(folder / f"{stem}{_IMAGE_ENDING}", folder / f"{stem}{_MASK_ENDING}")
+def entry_for(cache_dir: Path, split: str, pair: Pair) -> CacheEntry:
+    """Where the arrays of ``pair`` live in the cache (named by the pair's key)."""
+    base = cache_dir / split / pair.key
+    return CacheEntry(
+        base.with_name(base.name + _IMAGE_ENDING), base.with_name(base.name + _MASK_ENDING)
+    )
 
 
 def source_stamp(path: Path, root: Path) -> dict:
@@ -92,12 +98,13 @@ def source_stamp(path: Path, root: Path) -> dict:
     }
 
 
-def _key(image_path: Path) -> str:
-    return f"{image_path.parent.name}/{image_path.name[: -len(IMAGE_SUFFIX)]}"
+def read_manifest(cache_dir: Path, split: str, labels: str | None = None) -> dict[str, dict]:
+    """Entries of a split's manifest; {} (with a warning when unreadable) if there is none.
 
-
-def read_manifest(cache_dir: Path, split: str) -> dict[str, dict]:
-    """Entries of a split's manifest; {} (with a warning when unreadable) if there is none."""
+    ``labels``: the fingerprint of the label set the masks must have been decoded with;
+    a manifest of another label set is stale as a whole (a manifest without one was
+    written for Cityscapes, before label sets were data).
+    """
     path = cache_dir / split / MANIFEST_NAME
     if not path.is_file():
         return {}
@@ -105,6 +112,8 @@ def read_manifest(cache_dir: Path, split: str) -> dict[str, dict]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if manifest.get("version") != FORMAT_VERSION:
             raise ValueError(f"format version {manifest.get('version')!r}")
+        if labels is not None and manifest.get("labels", _CITYSCAPES_PRINT) != labels:
+            return {}
         return dict(manifest["entries"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         warnings.warn(
@@ -115,8 +124,9 @@ def read_manifest(cache_dir: Path, split: str) -> dict[str, dict]:
         return {}
 
 
-def _write_manifest(cache_dir: Path, split: str, entries: dict[str, dict]) -> Path:
-    text = json.dumps({"version": FORMAT_VERSION, "entries": entries}, indent=1, sort_keys=True)
+def _write_manifest(cache_dir: Path, split: str, entries: dict[str, dict], labels: str) -> Path:
+    manifest = {"version": FORMAT_VERSION, "labels": labels, "entries": entries}
+    text = json.dumps(manifest, indent=1, sort_keys=True)
     return write_text_atomic(cache_dir / split / MANIFEST_NAME, text + "\n")
 
 
@@ -128,52 +138,63 @@ def _is_fresh(recorded: dict | None, stamps: dict, entry: CacheEntry) -> bool:
     )
 
 
-def _stamps(root: Path, image: Path, label: Path) -> dict:
-    return {"image": source_stamp(image, root), "label": source_stamp(label, root)}
+def _stamps(root: Path, pair: Pair) -> dict:
+    return {"image": source_stamp(pair.image, root), "label": source_stamp(pair.mask, root)}
 
 
-def fresh_entries(
-    root: str | Path,
-    split: str,
-    cache_dir: Path,
-    image_paths: Sequence[Path],
-    label_paths: Sequence[Path],
-) -> list[CacheEntry | None]:
-    """For each (image, label) pair: its cache entry when fresh, else None (read the PNGs).
+def _rebuild_hint(root: Path, cache_dir: Path) -> str:
+    custom = f" --cache-dir {cache_dir}" if cache_dir != cache_dir_for(root) else ""
+    return f"segmnv3 prepare --root {root} --cache{custom}"
+
+
+class CacheReader:
+    """A dataset reader that serves fresh frames from the cache and the rest from files.
 
     Warns once, naming the cache and the command that rebuilds it, when some frames are
-    missing from the cache or their sources changed since it was built.
+    missing from the cache, their sources changed since it was built, or it was built
+    for another label set.
     """
-    root, recorded = Path(root), read_manifest(cache_dir, split)
-    found: list[CacheEntry | None] = []
-    for image, label in zip(image_paths, label_paths, strict=True):
-        entry = entry_for(cache_dir, split, image)
-        fresh = _is_fresh(recorded.get(_key(image)), _stamps(root, image, label), entry)
-        found.append(entry if fresh else None)
-    missing = sum(entry is None for entry in found)
-    if missing:
-        warnings.warn(
-            f"{missing} of {len(found)} frames of split '{split}' are not in the frame cache "
-            f"{cache_dir / split} or their PNGs changed since it was built; reading those from "
-            f"PNG (slower). Rebuild it: segmnv3 prepare --root {root} --cache"
-            + (f" --cache-dir {cache_dir}" if cache_dir != cache_dir_for(root) else ""),
-            stacklevel=2,
-        )
-    return found
+
+    def __init__(
+        self, root: str | Path, split: str, cache_dir: Path, pairs: Sequence[Pair], labels: str
+    ) -> None:
+        root, self.pairs = Path(root), list(pairs)
+        recorded = read_manifest(cache_dir, split, labels)
+        self.entries: list[CacheEntry | None] = []
+        for pair in self.pairs:
+            entry = entry_for(cache_dir, split, pair)
+            fresh = _is_fresh(recorded.get(pair.key), _stamps(root, pair), entry)
+            self.entries.append(entry if fresh else None)
+        self.files = FileReader(self.pairs)
+        missing = sum(entry is None for entry in self.entries)
+        if missing:
+            warnings.warn(
+                f"{missing} of {len(self.entries)} frames of split '{split}' are not in the frame "
+                f"cache {cache_dir / split}, their files changed since it was built, or it holds "
+                f"another label set; reading those from their files (slower). Rebuild it: "
+                + _rebuild_hint(root, cache_dir),
+                stacklevel=2,
+            )
+
+    def __call__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        entry = self.entries[index]
+        if entry is not None:
+            return entry.load()  # memory maps: the transform reads only what it needs
+        return self.files(index)
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda file: np.save(file, array, allow_pickle=False))
 
 
-def write_entry(job: tuple[Path, Path, CacheEntry]) -> None:
-    """Decode one pair from PNG and write its two arrays (runs in a worker process)."""
+def write_entry(job: tuple[Pair, CacheEntry]) -> None:
+    """Decode one pair from its files and write its two arrays (runs in a worker process)."""
     import cv2
 
     cv2.setNumThreads(1)
-    image_path, label_path, entry = job
-    _save_array(entry.image, read_image(image_path))
-    _save_array(entry.mask, read_mask(label_path))
+    pair, entry = job
+    _save_array(entry.image, read_image(pair.image))
+    _save_array(entry.mask, read_pair_mask(pair))
 
 
 def _check_free_space(cache_dir: Path, needed: int) -> None:
@@ -195,27 +216,33 @@ def build_cache(
     cache_dir: str | Path | None = None,
     workers: int | None = None,
     progress: bool = True,
+    kind: str | None = None,
 ) -> CacheReport:
     """Decode every pair of ``split`` whose cache entry is missing or stale; write the manifest.
 
-    Source stamps are taken before decoding, so a PNG that changes during the build is
-    seen as stale next time. The manifest is written last, atomically, and lists only
-    entries whose arrays exist.
+    Works for every layout (``kind``: as ``layout.open_layout``; None = detect). Source
+    stamps are taken before decoding, so a file that changes during the build is seen as
+    stale next time. The manifest is written last, atomically, and lists only entries
+    whose arrays exist.
 
     Raises:
-        DatasetError: the split cannot be read (see ``find_pairs``) or the disk is too full.
+        DatasetError: the split cannot be read (see the layouts) or the disk is too full.
     """
+    from segmnv3.data.layout import open_layout
+
     root = Path(root)
     cache_dir = cache_dir_for(root, cache_dir)
-    images, labels = find_pairs(root, split)
-    recorded = read_manifest(cache_dir, split)
+    layout = open_layout(root, kind)
+    pairs = layout.pairs(split)
+    labels = layout.label_set.fingerprint()
+    recorded = read_manifest(cache_dir, split, labels)
     entries, jobs, needed = {}, [], 0
-    for image, label in zip(images, labels, strict=True):
-        entry, stamps = entry_for(cache_dir, split, image), _stamps(root, image, label)
-        entries[_key(image)] = stamps
-        if not _is_fresh(recorded.get(_key(image)), stamps, entry):
-            jobs.append((image, label, entry))
-            needed += _raw_bytes(image)
+    for pair in pairs:
+        entry, stamps = entry_for(cache_dir, split, pair), _stamps(root, pair)
+        entries[pair.key] = stamps
+        if not _is_fresh(recorded.get(pair.key), stamps, entry):
+            jobs.append((pair, entry))
+            needed += _raw_bytes(pair.image)
     _check_free_space(cache_dir, needed)
     parallel_map(
         write_entry,
@@ -225,20 +252,18 @@ def build_cache(
         progress=progress,
         chunksize=4,
     )
-    _write_manifest(cache_dir, split, entries)
+    _write_manifest(cache_dir, split, entries, labels)
     size = sum(
-        p.stat().st_size
-        for image in images
-        for p in (entry_for(cache_dir, split, image).image, entry_for(cache_dir, split, image).mask)
+        path.stat().st_size
+        for pair in pairs
+        for path in (entry_for(cache_dir, split, pair).image, entry_for(cache_dir, split, pair).mask)
     )
-    return CacheReport(split=split, written=len(jobs), kept=len(images) - len(jobs), bytes=size)
+    return CacheReport(split=split, written=len(jobs), kept=len(pairs) - len(jobs), bytes=size)
 
 
 def _raw_bytes(image_path: Path) -> int:
-    """Bytes of the two arrays of a frame (4 per pixel: RGB + train id), from the PNG header."""
-    from segmnv3.data.cityscapes import png_size
-
-    height, width = png_size(image_path)
+    """Bytes of the two arrays of a frame (4 per pixel: RGB + train id), from the header."""
+    height, width = image_size(image_path)
     return height * width * 4
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from segmnv3.core.contract import IMAGENET_MEAN, IMAGENET_STD, MIN_INPUT_SIZE
 from segmnv3.core.errors import ConfigError
 
-Dataset = Literal["cityscapes", "synthetic"]
+Dataset = Literal["cityscapes", "synthetic", "folder"]
 
 
 @dataclass
@@ -17,10 +17,15 @@ class DataConfig:
     """Where the data lies and how samples are augmented (paper protocol defaults).
 
     Attributes:
-        dataset: ``cityscapes`` (real layout at ``root``) or ``synthetic`` (the built-in
-            generator's output at ``root``, generated on demand).
-        root: dataset root holding ``leftImg8bit/`` and ``gtFine/``.
-        train_split / val_split: split names under ``leftImg8bit/``.
+        dataset: ``cityscapes`` (real layout at ``root``), ``synthetic`` (the built-in
+            generator's output at ``root``, generated on demand) or ``folder`` (your own
+            data: ``root/labels.yaml``, ``root/images/<split>/``, ``root/masks/<split>/``;
+            datasets/README.md).
+        root: dataset root (``leftImg8bit/`` and ``gtFine/``, or a folder dataset).
+        labels: the label set: a preset name (``cityscapes-labelids``,
+            ``cityscapes-trainids``) or a path to a labels file (relative to ``root``);
+            None = the layout's own (``root/labels.yaml``, or Cityscapes' 19 classes).
+        train_split / val_split: split names (folders under ``leftImg8bit/`` or ``images/``).
         cities: optional city filter (None = all cities).
         crop_size: training crop (H, W); the paper uses 769x769.
         scale_range: random scale range for training.
@@ -51,6 +56,7 @@ class DataConfig:
 
     dataset: Dataset = "cityscapes"
     root: str = "datasets/cityscapes"
+    labels: str | None = None
     train_split: str = "train"
     val_split: str = "val"
     cities: list[str] | None = None
