@@ -14,7 +14,9 @@ from segmnv3.core.errors import DatasetError
 from segmnv3.core.files import stale_temporaries
 from segmnv3.data import cache as cache_module
 from segmnv3.data.cache import MANIFEST_NAME, build_cache, read_manifest
-from segmnv3.data.cityscapes import CityscapesDataset, read_image, read_mask
+from segmnv3.data.build import open_dataset
+from segmnv3.data.dataset import read_pair_mask
+from segmnv3.data.decode import read_image
 from segmnv3.data.config import DataConfig
 from segmnv3.data.transforms import build_eval_transform, build_train_transform
 
@@ -38,8 +40,8 @@ def own_root(synthetic_root, tmp_path):
 
 
 def _datasets(root, cache_dir, transform):
-    png = CityscapesDataset(root, "train", transform=transform)
-    cached = CityscapesDataset(root, "train", transform=transform, cache_dir=cache_dir)
+    png = open_dataset(root, "train", transform=transform)
+    cached = open_dataset(root, "train", transform=transform, cache_dir=cache_dir)
     return png, cached
 
 
@@ -73,7 +75,7 @@ def test_cached_arrays_equal_the_decoded_pngs_and_serve_evaluation(synthetic_roo
     image, mask = cached.read(3)
     assert isinstance(image, np.memmap) and image.dtype == np.uint8 and mask.ndim == 2
     assert np.array_equal(image, read_image(png.image_paths[3]))
-    assert np.array_equal(mask, read_mask(png.label_paths[3]))  # train ids, lookup done
+    assert np.array_equal(mask, read_pair_mask(png.pairs[3]))  # train ids, lookup done
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # e.g. torch's non-writable array warning
         a, b = png[3], cached[3]
@@ -85,7 +87,7 @@ def test_a_touched_or_changed_source_is_read_from_png_and_rebuilt(own_root, tmp_
     report = build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
     assert (report.written, report.kept) == (8, 0)
     assert report.bytes == 8 * (128 * 256 * 4 + 2 * 128)
-    dataset = CityscapesDataset(own_root, "train", cache_dir=cache_dir)
+    dataset = open_dataset(own_root, "train", cache_dir=cache_dir)
     touched, changed = dataset.image_paths[1], dataset.label_paths[5]
     status = touched.stat()
     os.utime(touched, ns=(status.st_atime_ns, status.st_mtime_ns + 10**9))
@@ -94,24 +96,24 @@ def test_a_touched_or_changed_source_is_read_from_png_and_rebuilt(own_root, tmp_
 
     assert cv2.imwrite(str(changed), new_mask)
     with pytest.warns(UserWarning, match=r"2 of 8 frames of split 'train'.*prepare --root"):
-        stale = CityscapesDataset(own_root, "train", cache_dir=cache_dir)
+        stale = open_dataset(own_root, "train", cache_dir=cache_dir)
     assert [i for i, entry in enumerate(stale.cached) if entry is None] == [1, 5]
     assert (stale.read(5)[1] == 0).all()  # the new label, not the cached one
     report = build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
     assert (report.written, report.kept) == (2, 6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fresh = CityscapesDataset(own_root, "train", cache_dir=cache_dir)
+        fresh = open_dataset(own_root, "train", cache_dir=cache_dir)
     assert (fresh.read(5)[1] == 0).all() and isinstance(fresh.read(5)[1], np.memmap)
 
 
 def test_a_deleted_array_is_read_from_png(own_root, tmp_path):
     cache_dir = tmp_path / "cache"
     build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
-    dataset = CityscapesDataset(own_root, "train", cache_dir=cache_dir)
+    dataset = open_dataset(own_root, "train", cache_dir=cache_dir)
     dataset.cached[2].mask.unlink()
     with pytest.warns(UserWarning, match="1 of 8 frames"):
-        again = CityscapesDataset(own_root, "train", cache_dir=cache_dir)
+        again = open_dataset(own_root, "train", cache_dir=cache_dir)
     assert again.cached[2] is None and again.cached[3] is not None
 
 
@@ -148,7 +150,7 @@ def test_an_unreadable_manifest_is_ignored_with_a_warning(own_root, tmp_path):
     with pytest.warns(UserWarning, match="ignoring the frame cache manifest"):
         assert read_manifest(cache_dir, "train") == {}
     with pytest.warns(UserWarning):
-        dataset = CityscapesDataset(own_root, "train", cache_dir=cache_dir)
+        dataset = open_dataset(own_root, "train", cache_dir=cache_dir)
     assert all(entry is None for entry in dataset.cached)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from segmnv3.data import cityscapes
+from segmnv3.data import dataset as dataset_module
 from segmnv3.data.cache import build_cache
 from segmnv3.data.config import DataConfig
 from segmnv3.engine.data_loop import BatchStream, build_datasets
@@ -32,8 +32,8 @@ def _no_png_decoding(monkeypatch) -> None:
     def refuse(path):
         raise AssertionError(f"decoded {path} although it is cached")
 
-    monkeypatch.setattr(cityscapes, "read_image", refuse)
-    monkeypatch.setattr(cityscapes, "read_mask", refuse)
+    monkeypatch.setattr(dataset_module, "read_image", refuse)
+    monkeypatch.setattr(dataset_module, "read_mask_file", refuse)
 
 
 def test_batches_from_the_cache_equal_the_png_batches(synthetic_root, cache_dir, monkeypatch):

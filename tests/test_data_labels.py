@@ -58,12 +58,13 @@ def test_table_rows_equal_official_rows():
 
 def test_class_names_and_palette_are_the_official_19():
     train_labels = [official.trainId2label[t] for t in range(19)]
-    assert ours.NUM_CLASSES == 19 and ours.IGNORE_INDEX == 255
-    assert list(ours.CLASS_NAMES) == [lb.name for lb in train_labels]
-    assert ours.PALETTE.dtype == np.uint8 and ours.PALETTE.shape == (19, 3)
-    assert ours.PALETTE.tolist() == [list(lb.color) for lb in train_labels]
-    assert ours.PALETTE[0].tolist() == [128, 64, 128]  # road
-    assert ours.PALETTE[13].tolist() == [0, 0, 142]  # car
+    for labels in (ours.CITYSCAPES, ours.CITYSCAPES_LABELIDS, ours.CITYSCAPES_TRAINIDS):
+        assert labels.num_classes == 19 and ours.IGNORE_INDEX == 255
+        assert list(labels.names) == [lb.name for lb in train_labels]
+        assert labels.colors.dtype == np.uint8 and labels.colors.shape == (19, 3)
+        assert labels.colors.tolist() == [list(lb.color) for lb in train_labels]
+    assert ours.CITYSCAPES.colors[0].tolist() == [128, 64, 128]  # road
+    assert ours.CITYSCAPES.colors[13].tolist() == [0, 0, 142]  # car
 
 
 def test_train_ids_map_back_to_official_label_ids():
@@ -81,7 +82,7 @@ def test_colorize_uses_official_colours():
     assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
     assert rgb[0, 0].tolist() == [128, 64, 128] and rgb[0, 1].tolist() == [0, 0, 142]
     assert rgb[1, 0].tolist() == [0, 0, 0] and rgb[1, 1].tolist() == [70, 130, 180]
-    by_id = ours.colorize(np.array([[5, 22]], dtype=np.uint8), label_ids=True)
+    by_id = ours.ID_TO_COLOR[np.array([[5, 22]], dtype=np.uint8)]
     assert by_id.tolist() == [[list(official.id2label[5].color), list(official.id2label[22].color)]]
 
 
@@ -93,8 +94,9 @@ def test_out_of_range_ids_raise_a_clear_error():
 
 
 def test_overlay_blends_official_colours_and_leaves_ignore_black():
-    from segmnv3.data.labels import PALETTE, overlay
+    from segmnv3.data.labels import CITYSCAPES, overlay
 
+    PALETTE = CITYSCAPES.colors
     image = np.full((2, 3, 3), 200, dtype=np.uint8)  # BGR
     mask = np.array([[0, 13, 255], [18, 0, 0]], dtype=np.uint8)
     full = overlay(image, mask, alpha=1.0)

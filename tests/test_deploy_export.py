@@ -11,7 +11,7 @@ import torch
 
 import segmnv3
 from segmnv3.cli import main
-from segmnv3.data.cityscapes import find_pairs
+from segmnv3.data.build import image_paths
 from segmnv3.deploy.export.accuracy import evaluate_int8, photo_agreement
 from segmnv3.deploy.export.graphs import export_onnx, export_openvino
 from segmnv3.deploy.export.parity import ParityThresholds, check_parity
@@ -50,7 +50,7 @@ def small_model(**kwargs) -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def val_frames(synthetic_root):
-    return [cv2.imread(str(p)) for p in find_pairs(synthetic_root, "val")[0][:2]]
+    return [cv2.imread(str(p)) for p in image_paths(synthetic_root, "val")[:2]]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -121,7 +121,7 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
     model = small_model()
     size = (128, 256)
     fp32_path = export_onnx(model, tmp_path / "fp32.onnx", size)
-    calibration = find_pairs(synthetic_root, "train")[0][:4]
+    calibration = image_paths(synthetic_root, "train")[:4]
     int8_path = quantize_onnxruntime(fp32_path, tmp_path / "int8.onnx", calibration, size)
     report = evaluate_int8(
         OnnxRuntimePredictor(fp32_path),
@@ -130,7 +130,7 @@ def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
         "val",
         size,
         recipe="tuned",
-        photos=find_pairs(synthetic_root, "val")[0],  # the same images, unlabelled
+        photos=image_paths(synthetic_root, "val"),  # the same images, unlabelled
     )
     assert report.images == 4 and report.photos == 4
     assert report.photo_agreement == report.agreement  # same pixels, same predictions
@@ -201,7 +201,7 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
             "--val-images",
             "2",
             "--photos",
-            *[str(p) for p in find_pairs(synthetic_root, "val")[0][:3]],
+            *[str(p) for p in image_paths(synthetic_root, "val")[:3]],
         ]
     )
     assert code == 0

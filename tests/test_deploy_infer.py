@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from segmnv3.cli import main
-from segmnv3.data.cityscapes import find_pairs
+from segmnv3.data.build import image_paths
 
 ROW11 = "configs/table7_row11_v3small_rf2_lraspp_f128_os16.yaml"
 SMOKE = ["--random-init", "--config", ROW11]
@@ -50,7 +50,7 @@ def test_video_on_exported_runtimes_with_resolution(tmp_path, synthetic_root, ba
 
 
 def test_image_folder_and_glob_give_one_output_per_input(tmp_path, synthetic_root):
-    images = find_pairs(synthetic_root, "val")[0]
+    images = image_paths(synthetic_root, "val")
     folder = images[0].parent
     assert main(["infer", str(folder), *SMOKE, "--output", str(tmp_path / "f"), "--save-mask"]) == 0
     overlays = sorted((tmp_path / "f").glob("*_overlay.png"))
@@ -66,7 +66,7 @@ def test_image_folder_and_glob_give_one_output_per_input(tmp_path, synthetic_roo
 
 
 def test_alpha_zero_gives_the_input_back(tmp_path, synthetic_root):
-    image = find_pairs(synthetic_root, "val")[0][0]
+    image = image_paths(synthetic_root, "val")[0]
     assert main(["infer", str(image), *SMOKE, "--alpha", "0", "--output", str(tmp_path)]) == 0
     written = cv2.imread(str(tmp_path / f"{image.stem}_overlay.png"))
     assert np.array_equal(written, cv2.imread(str(image)))

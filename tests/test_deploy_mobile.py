@@ -17,7 +17,7 @@ import pytest
 
 from segmnv3.cli import main
 from segmnv3.core.errors import UserError
-from segmnv3.data.cityscapes import find_pairs
+from segmnv3.data.build import image_paths
 from segmnv3.deploy.export import mobile
 from segmnv3.deploy.export.parity import check_parity
 from segmnv3.deploy.runtimes import build_predictor
@@ -44,7 +44,7 @@ installed = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def val_frames(synthetic_root):
-    return [cv2.imread(str(p)) for p in find_pairs(synthetic_root, "val")[0][:2]]
+    return [cv2.imread(str(p)) for p in image_paths(synthetic_root, "val")[:2]]
 
 
 @installed

@@ -61,7 +61,7 @@ def test_torchrun_two_cpu_processes(synthetic_root, tmp_path):
     # The val mIoU reduced over the ranks' shards equals a single-process evaluation.
     val = next(r for r in records if r["kind"] == "val")
     model, _ = load_model(out_dir / "last.pt")
-    from segmnv3.data.cityscapes import build_dataset
+    from segmnv3.data.build import build_dataset
     from segmnv3.engine.data_loop import build_eval_loader
     from segmnv3.engine.distributed import DistributedContext
     from segmnv3.engine.evaluator import evaluate

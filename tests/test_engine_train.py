@@ -50,7 +50,7 @@ def trained_run(synthetic_root, tmp_path_factory):
 
 def _random_init_miou(config: Config) -> float:
     from segmnv3 import build_model_from_config
-    from segmnv3.data.cityscapes import build_dataset
+    from segmnv3.data.build import build_dataset
     from segmnv3.engine.data_loop import build_eval_loader
     from segmnv3.engine.distributed import DistributedContext
     from segmnv3.engine.evaluator import evaluate

@@ -248,11 +248,11 @@ def test_export_names_a_corrupt_parity_image_instead_of_a_traceback(
 ):
     import shutil
 
-    from segmnv3.data.cityscapes import find_pairs
+    from segmnv3.data.build import image_paths
 
     root = tmp_path / "root"
     shutil.copytree(synthetic_root, root)
-    broken = find_pairs(root, "val")[0][0]
+    broken = image_paths(root, "val")[0]
     broken.write_bytes(b"\x89PNG garbage")
     argv = ["export", *SMOKE, "--data-root", str(root), "--resolution", "64x128"]
     assert main([*argv, "--parity-images", "2", "--output", str(tmp_path / "o")]) == 2

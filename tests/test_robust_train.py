@@ -267,7 +267,7 @@ def test_eval_of_a_checkpoint_with_fewer_classes_says_so(synthetic_root, tmp_pat
     args = ["eval", str(checkpoint), "--data-root", str(synthetic_root), "--device", "cpu"]
     assert main([*args, "--no-progress"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "predicts 7 classes (model.num_classes=7)" in line and "19 train ids" in line
+    assert "predicts 7 classes (model.num_classes=7" in line and "has 19 classes" in line
     assert "label ids" not in line
 
 
@@ -309,18 +309,18 @@ def damaged_root(synthetic_root, tmp_path):
 
 
 def test_foreign_label_ids_are_counted_and_warned_once_per_file(damaged_root):
-    from segmnv3.data.cityscapes import CityscapesDataset
+    from segmnv3.data.build import open_dataset
     from segmnv3.data.labels import UnknownLabelWarning
 
     root, label = damaged_root
-    dataset = CityscapesDataset(root, "train")
+    dataset = open_dataset(root, "train")
     index = dataset.label_paths.index(label)
     with pytest.warns(UnknownLabelWarning) as records:
         _, mask = dataset[index]
         dataset[index]  # the same file again: no second warning
     assert len(records) == 1
     assert f"{label}: 13 pixels hold values that are not" in str(records[0].message)
-    assert "ids [40, 200]" in str(records[0].message)
+    assert "values [40, 200]" in str(records[0].message)
     assert (mask[:3, :5] == 255).sum() >= 13
 
 
@@ -329,7 +329,7 @@ def test_prepare_write_train_ids_reports_foreign_ids(damaged_root, capsys):
     args = ["prepare", "--root", str(root), "--any-count", "--headers-only", "--workers", "1"]
     assert main([*args, "--write-train-ids", "--splits", "train", "val"]) == 0
     err = capsys.readouterr().err
-    assert f"warning: {label}: 13 pixels" in err and "ids [40, 200]" in err
+    assert f"warning: {label}: 13 pixels" in err and "values [40, 200]" in err
 
 
 def test_prepare_finds_a_truncated_image(damaged_root, capsys):

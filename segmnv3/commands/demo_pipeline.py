@@ -154,7 +154,7 @@ def _train(plan: DemoPlan, device: str) -> None:
 
 
 def _evaluate(plan: DemoPlan, checkpoint: Path, eval_json: Path) -> None:
-    from segmnv3.engine.eval_report import EvalRequest, class_names, evaluate_checkpoint
+    from segmnv3.engine.eval_report import EvalRequest, evaluate_checkpoint
 
     request = EvalRequest(
         checkpoint=str(checkpoint),
@@ -162,8 +162,8 @@ def _evaluate(plan: DemoPlan, checkpoint: Path, eval_json: Path) -> None:
         json_path=str(eval_json),
         save_predictions=str(plan.out / "eval" / "predictions"),
     )
-    scores, _ = evaluate_checkpoint(request)
-    print(scores.format_table(class_names(len(scores.iou))))
+    scores, report = evaluate_checkpoint(request)
+    print(scores.format_table(report["classes"]))
 
 
 def _infer(plan: DemoPlan, checkpoint: Path) -> None:

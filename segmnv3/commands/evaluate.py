@@ -14,19 +14,28 @@ EXAMPLES = """examples:
   segmnv3 eval weights.pt --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml
       # a bare state dict needs its config
   segmnv3 eval runs/row08/best.pt --split test --save-predictions outputs/test_preds
+  segmnv3 eval runs/warehouse/best.pt --data-root datasets/warehouse   # a folder dataset
 
 Single scale at full resolution without flip is the paper's protocol (the default).
 --save-predictions writes labelIds/<city>/<city>_<seq>_<frame>_leftImg8bit.png (label ids,
-what the Cityscapes server and CITYSCAPES_RESULTS expect) and colour overlays in overlay/.
-The JSON (default: beside the checkpoint) gets a per-class IoU chart with the same name.
+what the Cityscapes server and CITYSCAPES_RESULTS expect) and colour overlays in overlay/;
+for a model of another label set, masks/<path>/<name>.png in the dataset's own mask
+values (or colours). The table, JSON and chart name the checkpoint's classes; data with
+other classes is refused. The JSON (default: beside the checkpoint) gets a per-class IoU
+chart with the same name.
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="training checkpoint (best.pt / last.pt) or state dict")
     parser.add_argument("--config", help="YAML config; only needed for a bare state dict")
-    parser.add_argument("--data-root", help="dataset root (default: the checkpoint's data.root)")
-    parser.add_argument("--split", default="val", help="split folder under leftImg8bit/")
+    parser.add_argument(
+        "--data-root",
+        help="dataset root, Cityscapes or folder (default: the checkpoint's data.root)",
+    )
+    parser.add_argument(
+        "--split", default="val", help="split (a folder under leftImg8bit/ or images/)"
+    )
     parser.add_argument(
         "--half-res", action="store_true", help="half-resolution input, logits upsampled"
     )
@@ -45,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmnv3.engine.eval_report import EvalRequest, class_names, evaluate_checkpoint
+    from segmnv3.engine.eval_report import EvalRequest, evaluate_checkpoint
 
     request = EvalRequest(
         checkpoint=args.checkpoint,
@@ -62,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     scores, report = evaluate_checkpoint(request)
-    print(scores.format_table(class_names(len(scores.iou))))
+    print(scores.format_table(report["classes"]))
     print(
         f"{report['images']} images of {report['data_root']}/{report['split']}; "
         f"scales {report['scales']}, flip {report['flip']}; report: {report['json']}"
     )
     if args.save_predictions:
-        print(f"predictions: {args.save_predictions}/labelIds (label ids), .../overlay (colours)")
+        masks = "labelIds (label ids)" if "labelIds" in report["predictions"] else "masks"
+        print(f"predictions: {args.save_predictions}/{masks}, .../overlay (colours)")
     return 0

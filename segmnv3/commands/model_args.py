@@ -86,4 +86,7 @@ def load_deploy_model(args: argparse.Namespace) -> DeployModel:
         )
     config = load_config(args.config)  # the defaults are paper row 8
     name = Path(args.config).stem if args.config else "row08"
-    return DeployModel(build_model_from_config(config.model).eval(), name, config.data)
+    from segmnv3.core.label_file import stored_label_set
+
+    labels = stored_label_set({}, config.model.num_classes, source=name)  # 19: Cityscapes
+    return DeployModel(build_model_from_config(config.model).eval(), name, config.data, labels)

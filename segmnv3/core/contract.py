@@ -2,13 +2,11 @@
 
 Defined once here; the model, the data pipeline, training, evaluation and every deploy
 runtime read these names (and a checkpoint's ``data`` section for normalisation and
-evaluation geometry), never a literal of their own.
+evaluation geometry, and its label set for the classes: ``segmnv3.core.label_set``),
+never a literal of their own.
 """
 
 from __future__ import annotations
-
-NUM_CLASSES = 19
-"""Cityscapes train ids 0..18."""
 
 IGNORE_INDEX = 255
 """Label value of void pixels: never scored, never a training target."""

@@ -121,7 +121,8 @@ def label_set_from_mapping(
         fail("on_unknown", f"{on_unknown!r} is not one of {list(typing.get_args(OnUnknown))}")
     ignore_values = _ints("ignore_values", data.get("ignore_values") or [], fail)
     ignore_colors = tuple(
-        _color(f"ignore_colors[{i}]", c, fail) for i, c in enumerate(data.get("ignore_colors") or [])
+        _color(f"ignore_colors[{i}]", c, fail)
+        for i, c in enumerate(data.get("ignore_colors") or [])
     )
     try:
         return LabelSet(
@@ -213,7 +214,9 @@ def stored_label_set(checkpoint: dict[str, Any], num_classes: int, *, source: st
 
     stored = checkpoint.get(LABELS_KEY)
     if stored is None:
-        return CITYSCAPES if num_classes == CITYSCAPES.num_classes else generic_label_set(num_classes)
+        return (
+            CITYSCAPES if num_classes == CITYSCAPES.num_classes else generic_label_set(num_classes)
+        )
     labels = label_set_from_mapping(stored, source=f"{source} (stored label set)")
     if labels.num_classes != num_classes:
         raise DatasetError(

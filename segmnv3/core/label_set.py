@@ -177,8 +177,8 @@ class LabelSet:
         more = f" (and {len(unknown) - 12} more)" if len(unknown) > 12 else ""
         known = self._known_description()
         return (
-            f"{source}: {sum(unknown.values())} pixels hold mask {kind} that are not in the "
-            f"label set {self.name}: {shown}{more}; known: {known}"
+            f"{source}: {sum(unknown.values())} pixels hold {kind} that are not in the label "
+            f"set {self.name}: {kind} {shown}{more} (known: {known})"
         )
 
     def _known_description(self) -> str:

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segmnv3.data.cache import CacheEntry, entry_for, write_entry
-from segmnv3.data.cityscapes import find_pairs, read_image, read_mask
 from segmnv3.data.config import DataConfig
+from segmnv3.data.dataset import read_pair_mask
+from segmnv3.data.decode import read_image
 from segmnv3.data.device_normalize import build_uint8_train_transform
+from segmnv3.data.layout import Pair, open_layout
 from segmnv3.data.transforms import build_reference_train_transform, build_train_transform
 
 FRAMES = 8  # distinct frames the benchmark cycles through
@@ -82,15 +84,15 @@ def _interleaved_ms(stages: dict[str, Callable[[int], object]], samples: int, ro
 
 def bench_frames(
     root: str | Path, split: str, cache_dir: Path
-) -> tuple[list[Path], list[Path], list[CacheEntry]]:
-    """The first frames of ``root/split`` and their cache entries, written to ``cache_dir``
-    (no manifest: the benchmark's private copy, whatever the root's own cache holds)."""
-    images, labels = find_pairs(root, split)
-    images, labels = images[:FRAMES], labels[:FRAMES]
-    entries = [entry_for(cache_dir, split, image) for image in images]
-    for job in zip(images, labels, entries, strict=True):
+) -> tuple[list[Pair], list[CacheEntry]]:
+    """The first pairs of ``root/split`` (any layout) and their cache entries, written to
+    ``cache_dir`` (no manifest: the benchmark's private copy, whatever the root's own
+    cache holds)."""
+    pairs = open_layout(root).pairs(split)[:FRAMES]
+    entries = [entry_for(cache_dir, split, pair) for pair in pairs]
+    for job in zip(pairs, entries, strict=True):
         write_entry(job)
-    return images, labels, entries
+    return pairs, entries
 
 
 def _seeded(transform, inputs: Callable[[int], tuple]) -> Callable[[int], object]:
@@ -101,14 +103,14 @@ def _seeded(transform, inputs: Callable[[int], tuple]) -> Callable[[int], object
     return run
 
 
-def _stage_functions(images, labels, entries: list[CacheEntry], cfg: DataConfig) -> dict:
-    count = len(images)
-    decoded = [(read_image(i), read_mask(m)) for i, m in zip(images, labels, strict=True)]
+def _stage_functions(pairs: list[Pair], entries: list[CacheEntry], cfg: DataConfig) -> dict:
+    count = len(pairs)
+    decoded = [(read_image(pair.image), read_pair_mask(pair)) for pair in pairs]
     fast, reference = build_train_transform(cfg), build_reference_train_transform(cfg)
     uint8 = build_uint8_train_transform(cfg)
     return {
-        "png image": lambda i: read_image(images[i % count]),
-        "png label": lambda i: read_mask(labels[i % count]),
+        "png image": lambda i: read_image(pairs[i % count].image),
+        "png label": lambda i: read_pair_mask(pairs[i % count]),
         "augment": _seeded(fast, lambda i: decoded[i % count]),
         "augment reference": _seeded(reference, lambda i: decoded[i % count]),
         "open maps": lambda i: entries[i % count].load(),
@@ -118,8 +120,7 @@ def _stage_functions(images, labels, entries: list[CacheEntry], cfg: DataConfig)
 
 
 def time_stages(
-    images: list[Path],
-    labels: list[Path],
+    pairs: list[Pair],
     entries: list[CacheEntry],
     cfg: DataConfig,
     *,
@@ -131,7 +132,7 @@ def time_stages(
 
     cv2.setNumThreads(1)  # one DataLoader worker = one core
     torch.set_num_threads(1)
-    ms = _interleaved_ms(_stage_functions(images, labels, entries, cfg), samples)
+    ms = _interleaved_ms(_stage_functions(pairs, entries, cfg), samples)
     pair_bytes = entries[0].image.stat().st_size + entries[0].mask.stat().st_size
     height, width = entries[0].load()[1].shape
     decode = {

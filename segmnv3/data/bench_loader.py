@@ -18,9 +18,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from segmnv3.core.files import atomic_path
 from segmnv3.data.cache import CacheEntry
-from segmnv3.data.cityscapes import read_image, read_mask
 from segmnv3.data.config import DataConfig
+from segmnv3.data.dataset import FileReader
 from segmnv3.data.device_normalize import build_uint8_train_transform
+from segmnv3.data.layout import Pair
 from segmnv3.data.transforms import build_train_transform
 
 PATHS = ("PNG", "cache", "cache, normalise on device")
@@ -29,19 +30,16 @@ PATHS = ("PNG", "cache", "cache, normalise on device")
 class _Frames(Dataset):
     """``samples`` seeded training samples cycling over a few frames, PNG or cached."""
 
-    def __init__(self, images, labels, entries, transform, samples: int) -> None:
-        self.images, self.labels, self.entries = images, labels, entries
+    def __init__(self, pairs, entries, transform, samples: int) -> None:
+        self.files, self.entries, self.frames = FileReader(pairs), entries, len(pairs)
         self.transform, self.samples = transform, samples
 
     def __len__(self) -> int:
         return self.samples
 
     def __getitem__(self, index: int):
-        frame = index % len(self.images)
-        if self.entries is None:
-            pair = read_image(self.images[frame]), read_mask(self.labels[frame])
-        else:
-            pair = self.entries[frame].load()
+        frame = index % self.frames
+        pair = self.files(frame) if self.entries is None else self.entries[frame].load()
         self.transform.seed(index)
         return self.transform(*pair)
 
@@ -73,8 +71,7 @@ class LoaderRates:
 
 
 def loader_rates(
-    images: list[Path],
-    labels: list[Path],
+    pairs: list[Pair],
     entries: list[CacheEntry],
     cfg: DataConfig,
     *,
@@ -93,7 +90,7 @@ def loader_rates(
     for _ in range(rounds):
         for count in workers:
             for name, (cached, transform) in sources.items():
-                dataset = _Frames(images, labels, cached, transform, samples * max(1, count))
+                dataset = _Frames(pairs, cached, transform, samples * max(1, count))
                 rates[name][count] += _rate(dataset, count) / rounds
     return LoaderRates(rates)
 

@@ -98,9 +98,10 @@ def check_label_sets_match(model: LabelSet, data: LabelSet, *, model_source: str
     """
     if model.num_classes != data.num_classes:
         raise DatasetError(
-            f"{model_source} predicts {model.num_classes} classes ({model.name}), but the data at "
-            f"{data_root} has {data.num_classes} ({data.name}); evaluate it on data with its own "
-            "label set, or fine-tune it first (train --init-weights)"
+            f"{model_source} predicts {model.num_classes} classes (model.num_classes="
+            f"{model.num_classes}, label set {model.name}), but the data at {data_root} has "
+            f"{data.num_classes} classes (label set {data.name}): its mIoU there is undefined; "
+            "use data with the model's label set, or fine-tune it first (train --init-weights)"
         )
     if model.names != data.names:
         differing = [
@@ -113,3 +114,29 @@ def check_label_sets_match(model: LabelSet, data: LabelSet, *, model_source: str
             f"(train id: model vs data) {', '.join(differing[:5])}; use data with the model's "
             "classes in the same order"
         )
+
+
+def open_dataset(
+    root: str | Path,
+    split: str,
+    *,
+    transform: Transform | None = None,
+    cache_dir: str | Path | None = None,
+    cities: list[str] | None = None,
+    labels: str | None = None,
+) -> SegmentationDataset:
+    """The evaluation-transform dataset of ``split`` at ``root`` (layout detected), for
+    scripts and notebooks; ``cache_dir`` reads the frame cache there."""
+    cfg = dataclasses.replace(
+        data_config_for_root(root),
+        cities=cities,
+        labels=labels,
+        cache=cache_dir is not None,
+        cache_dir=None if cache_dir is None else str(cache_dir),
+    )
+    return build_dataset(cfg, split, transform=transform)
+
+
+def image_paths(root: str | Path, split: str) -> list[Path]:
+    """The image files of ``split`` at ``root`` (layout detected), in dataset order."""
+    return [pair.image for pair in open_layout(root).pairs(split)]

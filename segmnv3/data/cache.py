@@ -256,7 +256,10 @@ def build_cache(
     size = sum(
         path.stat().st_size
         for pair in pairs
-        for path in (entry_for(cache_dir, split, pair).image, entry_for(cache_dir, split, pair).mask)
+        for path in (
+            entry_for(cache_dir, split, pair).image,
+            entry_for(cache_dir, split, pair).mask,
+        )
     )
     return CacheReport(split=split, written=len(jobs), kept=len(pairs) - len(jobs), bytes=size)
 

@@ -39,7 +39,9 @@ def image_size(path: Path) -> tuple[int, int]:
         return png_size(path)
     if head[:2] == _JPEG_MAGIC:
         return _jpeg_size(path)
-    raise DatasetError(f"{path} is neither a PNG nor a JPEG image (corrupt, or another format)")
+    raise DatasetError(
+        f"{path} is not a valid PNG or JPEG (corrupt, truncated or another format); replace it"
+    )
 
 
 def _read_head(path: Path, count: int) -> bytes:
@@ -111,6 +113,6 @@ def read_mask_file(path: Path, mask_format: MaskFormat = "index") -> np.ndarray:
     if mask.ndim != 2:
         raise DatasetError(
             f"mask {path} must be a single-channel 8-bit PNG, got shape {mask.shape}; is it a "
-            "_color image? For RGB colour masks set mask_format: color in labels.yaml"
+            "_color or _instanceIds image? (RGB colour masks: mask_format: color in labels.yaml)"
         )
     return mask

@@ -70,9 +70,7 @@ def check_pairing(
     if no_mask:
         problems.append(f"{len(no_mask)} images have no label in {mask_dir}: {listing(no_mask)}")
     if no_image:
-        problems.append(
-            f"{len(no_image)} labels have no image in {image_dir}: {listing(no_image)}"
-        )
+        problems.append(f"{len(no_image)} labels have no image in {image_dir}: {listing(no_image)}")
     if problems:
         raise DatasetError("; ".join(problems) + f"; {what} ({HINT})")
 

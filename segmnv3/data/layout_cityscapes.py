@@ -97,4 +97,6 @@ class CityscapesLayout:
         key = f"{image.parent.name}/{stem}"
         if train_ids.is_file():
             return Pair(image, train_ids, key, self._labels or CITYSCAPES_TRAINIDS)
-        return Pair(image, city_dir / f"{stem}{LABEL_SUFFIX}", key, self._labels or CITYSCAPES_LABELIDS)
+        return Pair(
+            image, city_dir / f"{stem}{LABEL_SUFFIX}", key, self._labels or CITYSCAPES_LABELIDS
+        )

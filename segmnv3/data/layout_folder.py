@@ -71,7 +71,9 @@ def _by_key(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Pat
         if path.suffix.lower() in suffixes:
             key = path.relative_to(folder).with_suffix("").as_posix()
             found.setdefault(key, []).append(path)
-    clashes = sorted(f"{k} ({', '.join(p.suffix for p in v)})" for k, v in found.items() if len(v) > 1)
+    clashes = sorted(
+        f"{k} ({', '.join(p.suffix for p in v)})" for k, v in found.items() if len(v) > 1
+    )
     if clashes:
         raise DatasetError(
             f"{folder}: {len(clashes)} {what} share a name with another suffix: "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from segmnv3.core.contract import IGNORE_INDEX, NUM_CLASSES
+from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.core.errors import UserError
 
 
@@ -158,12 +158,10 @@ def _labels_out_of_range(target: torch.Tensor, num_classes: int, ignore_index: i
         f"the ground truth holds class ids {found} but the model has num_classes={num_classes} "
         f"(ids 0..{num_classes - 1}, {ignore_index} = ignore)"
     )
-    if num_classes < NUM_CLASSES and max(found) < NUM_CLASSES:
-        return (
-            f"{head}: the data has {NUM_CLASSES} Cityscapes classes; use a model (checkpoint) "
-            f"with num_classes={NUM_CLASSES}"
-        )
-    return f"{head}; the masks must hold train ids, not label ids"
+    return (
+        f"{head}; the masks must hold train ids, not label ids (their label set maps stored "
+        "values to train ids), and model.num_classes must be the label set's class count"
+    )
 
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,11 @@
-"""Check a Cityscapes download and optionally pre-convert labels to train ids.
+"""Check a dataset (Cityscapes or folder) and optionally pre-convert Cityscapes labels.
 
-``verify`` confirms the official image counts (2975 train / 500 val / 1525 test), that every
-image has its label and vice versa, and that pairs agree in size (read from the PNG
-headers, so this takes seconds); ``verify_decoding`` then decodes every file on all cores
-(a truncated PNG has a valid header) and reports label values that are not Cityscapes
-ids. ``write_train_ids`` writes
+``verify`` confirms that every image has its mask and vice versa and that pairs agree in
+size (read from the headers, so this takes seconds), and for Cityscapes the official image
+counts (2975 train / 500 val / 1525 test); ``verify_decoding`` then decodes every file on
+all cores (a truncated PNG has a valid header), maps every mask through the label set and
+reports the files that do not decode, the masks holding values outside the label set, and
+each class's share of the labelled pixels. ``write_train_ids`` writes
 ``*_gtFine_labelTrainIds.png`` beside each ``*_gtFine_labelIds.png`` in parallel, as
 cityscapesscripts' ``createTrainIdLabelImgs`` does; the dataset then skips the lookup.
 """
@@ -16,38 +17,49 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.core.errors import DatasetError
-from segmnv3.data.cityscapes import (
-    LABEL_SUFFIX,
-    TRAIN_ID_SUFFIX,
-    _check_sizes,
-    find_pairs,
-    read_label_file,
-)
-from segmnv3.data.labels import describe_unknown_ids, label_ids_to_train_ids, unknown_ids
+from segmnv3.core.label_set import LabelSet
+from segmnv3.data.decode import read_image, read_mask_file
+from segmnv3.data.labels import label_ids_to_train_ids
+from segmnv3.data.layout import Layout, Pair, check_sizes, open_layout
+from segmnv3.data.layout_cityscapes import LABEL_SUFFIX, TRAIN_ID_SUFFIX
 from segmnv3.data.parallel import parallel_map
 
 EXPECTED_COUNTS = {"train": 2975, "val": 500, "test": 1525}
 
 
+def default_splits(layout: Layout) -> list[str]:
+    """Cityscapes: train, val, test; a folder dataset: every split it holds."""
+    return ["train", "val", "test"] if layout.kind == "cityscapes" else layout.splits()
+
+
 def verify(
-    root: str | Path, splits: Sequence[str] = ("train", "val", "test"), *, check_counts: bool = True
+    root: str | Path, splits: Sequence[str] | None = None, *, check_counts: bool = True
 ) -> dict[str, int]:
     """Image count per split after checking pairs, sizes and (optionally) official counts.
 
+    Args:
+        root: a Cityscapes root or a folder dataset (detected).
+        splits: None = ``default_splits``.
+        check_counts: Cityscapes only: the official counts.
+
     Raises:
-        DatasetError: a split is missing, incomplete, unpaired, mis-sized or not the
-            official size (with ``check_counts``), naming the files and what to do.
+        DatasetError: a split is missing, empty, unpaired, mis-sized or (Cityscapes, with
+            ``check_counts``) not the official size, naming the files and what to do.
     """
+    layout = open_layout(root)
     counts = {}
-    for split in splits:
-        images, labels = find_pairs(root, split)
-        _check_sizes(images, labels)
-        counts[split] = len(images)
+    for split in splits or default_splits(layout):
+        pairs = layout.pairs(split)
+        check_sizes(pairs)
+        counts[split] = len(pairs)
     wrong = {
         s: n
         for s, n in counts.items()
-        if check_counts and s in EXPECTED_COUNTS and n != EXPECTED_COUNTS[s]
+        if check_counts and layout.kind == "cityscapes" and n != EXPECTED_COUNTS.get(s, n)
     }
     if wrong:
         detail = ", ".join(f"{s}: {n} (expected {EXPECTED_COUNTS[s]})" for s, n in wrong.items())
@@ -66,76 +78,114 @@ class DecodeReport:
     Attributes:
         files: files decoded.
         bad: files that do not decode (truncated or corrupt), sorted.
-        unknown_ids: one line per label file holding values that are not Cityscapes ids.
+        unknown_ids: one line per mask holding values outside the label set (ignored
+            with ``on_unknown: warn``; errors otherwise, listed in ``bad_masks``).
+        bad_masks: one line per mask that cannot be used (unknown values with
+            ``on_unknown: error``, wrong kind of PNG).
+        labels: the label set the masks were decoded with.
+        class_pixels: labelled pixels per train id, over all decoded masks.
     """
 
     files: int = 0
     bad: list[str] = field(default_factory=list)
     unknown_ids: list[str] = field(default_factory=list)
+    bad_masks: list[str] = field(default_factory=list)
+    labels: LabelSet | None = None
+    class_pixels: np.ndarray | None = None
+
+    def class_shares(self) -> list[tuple[str, float]]:
+        """(class name, share of the labelled pixels) in train-id order."""
+        total = max(int(self.class_pixels.sum()), 1)
+        names = self.labels.names
+        return [(n, float(c) / total) for n, c in zip(names, self.class_pixels, strict=True)]
 
 
 def verify_decoding(
     root: str | Path,
-    splits: Sequence[str] = ("train", "val", "test"),
+    splits: Sequence[str] | None = None,
     *,
     workers: int | None = None,
     progress: bool = True,
 ) -> DecodeReport:
-    """Decode every image and label of ``splits`` (in parallel, with a progress bar).
+    """Decode every image and mask of ``splits`` (in parallel, with a progress bar).
 
     Raises:
-        DatasetError: files that do not decode, listed (after checking them all).
+        DatasetError: files that do not decode or masks that cannot be used, all listed
+            (after checking every file).
     """
-    files = []
-    for split in splits:
-        images, labels = find_pairs(root, split)
-        files += [(str(p), False) for p in images] + [(str(p), True) for p in labels]
+    layout = open_layout(root)
+    pairs = [pair for split in splits or default_splits(layout) for pair in layout.pairs(split)]
     results = parallel_map(
-        _decode, files, workers=workers or os.cpu_count() or 1, desc="decode", progress=progress
+        _decode, pairs, workers=workers or os.cpu_count() or 1, desc="decode", progress=progress
     )
-    report = DecodeReport(files=len(files))
-    for path, ok, unknown in sorted(results):
-        if not ok:
-            report.bad.append(path)
-        elif unknown:
-            train_ids = path.endswith(TRAIN_ID_SUFFIX)
-            report.unknown_ids.append(describe_unknown_ids(path, unknown, train_ids=train_ids))
-    if report.bad:
-        shown = ", ".join(report.bad[:10]) + (" ..." if len(report.bad) > 10 else "")
-        raise DatasetError(
-            f"{len(report.bad)} of {len(files)} files under {root} do not decode (truncated or "
-            f"corrupt): {shown}; re-extract them from the archives"
-        )
+    labels = layout.label_set
+    report = DecodeReport(files=2 * len(pairs), labels=labels)
+    report.class_pixels = np.zeros(labels.num_classes, dtype=np.int64)
+    for bad, unknown_line, mask_error, counts in sorted(results, key=lambda r: str(r[:3])):
+        report.bad += bad
+        if mask_error:
+            report.bad_masks.append(mask_error)
+        elif unknown_line:
+            report.unknown_ids.append(unknown_line)
+        if counts is not None:
+            report.class_pixels += counts[: labels.num_classes]
+    _raise_for_bad(report, root)
     return report
 
 
-def _decode(item: tuple[str, bool]) -> tuple[str, bool, dict[int, int]]:
-    """(path, decodes?, unknown label values) of one file; never raises for bad files."""
+def _raise_for_bad(report: DecodeReport, root: str | Path) -> None:
+    problems = []
+    if report.bad:
+        shown = ", ".join(report.bad[:10]) + (" ..." if len(report.bad) > 10 else "")
+        problems.append(
+            f"{len(report.bad)} of {report.files} files under {root} do not decode (truncated or "
+            f"corrupt): {shown}; re-extract or replace them"
+        )
+    if report.bad_masks:
+        shown = "; ".join(report.bad_masks[:5]) + (" ..." if len(report.bad_masks) > 5 else "")
+        problems.append(f"{len(report.bad_masks)} mask(s) cannot be used: {shown}")
+    if problems:
+        raise DatasetError(" | ".join(problems))
+
+
+def _decode(pair: Pair) -> tuple[list[str], str | None, str | None, np.ndarray | None]:
+    """(files that do not decode, unknown-values line, mask error, pixels per train id) of
+    one pair; never raises for bad files."""
     import cv2
 
     cv2.setNumThreads(1)
-    path, is_label = item
-    if not is_label:
-        return path, cv2.imread(path, cv2.IMREAD_COLOR) is not None, {}
+    bad = []
     try:
-        mask = read_label_file(Path(path))
+        read_image(pair.image)
     except DatasetError:
-        return path, False, {}
-    return path, True, unknown_ids(mask, train_ids=path.endswith(TRAIN_ID_SUFFIX))
+        bad.append(str(pair.image))
+    try:
+        stored = read_mask_file(pair.mask, pair.labels.mask_format)
+        train_ids, unknown = pair.labels.to_train_ids(stored, source=pair.mask)
+    except DatasetError as error:
+        if "cannot decode" in str(error):
+            return [*bad, str(pair.mask)], None, None, None
+        return bad, None, str(error), None
+    line = pair.labels.describe_unknown(pair.mask, unknown) if unknown else None
+    if line and pair.labels.on_unknown == "error":
+        return bad, None, line, None
+    counts = np.bincount(train_ids[train_ids != IGNORE_INDEX], minlength=256)
+    return bad, line, None, counts
 
 
 def _convert(path: Path) -> str | None:
     """Write the labelTrainIds PNG of one labelIds PNG; a line about foreign ids, if any."""
     import cv2
 
+    from segmnv3.core.cityscapes_labels import CITYSCAPES_LABELIDS
+
     cv2.setNumThreads(1)
     target = path.with_name(path.name[: -len(LABEL_SUFFIX)] + TRAIN_ID_SUFFIX)
-    mask = read_label_file(path)
-    unknown = unknown_ids(mask)
-    train_ids = label_ids_to_train_ids(mask)
-    if not cv2.imwrite(str(target), train_ids, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+    mask = read_mask_file(path)
+    _, unknown = CITYSCAPES_LABELIDS.to_train_ids(mask, source=path)
+    if not cv2.imwrite(str(target), label_ids_to_train_ids(mask), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
         raise DatasetError(f"could not write {target}; check that the folder is writable")
-    return describe_unknown_ids(path, unknown, train_ids=False) if unknown else None
+    return CITYSCAPES_LABELIDS.describe_unknown(path, unknown) if unknown else None
 
 
 def write_train_ids(
@@ -145,7 +195,7 @@ def write_train_ids(
     workers: int | None = None,
     progress: bool = True,
 ) -> tuple[int, list[str]]:
-    """Write ``*_gtFine_labelTrainIds.png`` for every labelIds PNG of ``splits``.
+    """Write ``*_gtFine_labelTrainIds.png`` for every labelIds PNG of ``splits`` (Cityscapes).
 
     Returns:
         The number of files written, and one line per file whose foreign label ids
@@ -156,7 +206,8 @@ def write_train_ids(
     )
     if not paths:
         raise DatasetError(
-            f"no *{LABEL_SUFFIX} files under {Path(root) / 'gtFine'} for splits {list(splits)}"
+            f"no *{LABEL_SUFFIX} files under {Path(root) / 'gtFine'} for splits {list(splits)} "
+            "(--write-train-ids is for Cityscapes layouts)"
         )
     workers = workers or os.cpu_count() or 1
     notes = parallel_map(

@@ -1,4 +1,5 @@
-"""Images for calibration, parity and agreement: a Cityscapes-layout root, or a synthetic one."""
+"""Images for calibration, parity and agreement: a dataset root (Cityscapes or folder), or a
+synthetic one."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ from segmnv3.core.errors import UserError
 
 
 def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
-    """The first ``limit`` image files of a Cityscapes-layout split."""
-    from segmnv3.data.cityscapes import find_pairs
+    """The first ``limit`` image files of a split (any layout: ``data.build``)."""
+    from segmnv3.data.build import build_dataset, data_config_for_root
 
-    return find_pairs(root, split)[0][:limit]
+    return build_dataset(data_config_for_root(root), split).image_paths[:limit]
+
+
+def check_model_fits_data(model, root: Path) -> None:
+    """DatasetError when the data at ``root`` has other classes than ``model.labels``."""
+    from segmnv3.data.build import check_label_sets_match, data_config_for_root, label_set_of
+
+    data_labels = label_set_of(data_config_for_root(root))
+    check_label_sets_match(model.labels, data_labels, model_source=model.name, data_root=str(root))
 
 
 def synthetic_root(stack: ExitStack, size: tuple[int, int], train: int, val: int) -> Path:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segmnv3.core.cityscapes_labels import CITYSCAPES
+from segmnv3.core.label_set import LabelSet
 from segmnv3.data.config import DataConfig
 
 if TYPE_CHECKING:
@@ -27,11 +29,13 @@ class DeployModel:
         module: the PyTorch model in eval mode on the CPU.
         name: stem for output files (the checkpoint's or the config's name).
         data: its data config: normalisation (``mean``, ``std``) and evaluation geometry.
+        labels: the label set it predicts (class names, colours, stored mask values).
     """
 
     module: torch.nn.Module
     name: str
     data: DataConfig = field(default_factory=DataConfig)
+    labels: LabelSet = CITYSCAPES
 
 
 def data_config_from(stored: dict[str, Any] | None, *, source: str) -> DataConfig:
@@ -60,9 +64,9 @@ def load_deploy_model(
     Raises:
         CheckpointError: unreadable or unsafe weights, or weights that do not fit.
     """
-    from segmnv3.models.loading import load_model
+    from segmnv3.models.loading import load_labelled_model
 
-    module, stored = load_model(weights, model_config)
+    module, stored, labels = load_labelled_model(weights, model_config)
     if stored is not None or data is None:
         data = data_config_from(stored, source=f"{weights} (stored config)")
-    return DeployModel(module.eval(), Path(weights).stem, data)
+    return DeployModel(module.eval(), Path(weights).stem, data, labels)

@@ -33,7 +33,9 @@ def load_model(path: str | Path, *, device: str = "cpu") -> torch.nn.Module:
 
     Returns:
         The network (``Segmenter``); ``model.data_config`` is the checkpoint's
-        ``DataConfig`` (normalisation, evaluation geometry).
+        ``DataConfig`` (normalisation, evaluation geometry) and ``model.labels`` its
+        ``LabelSet``: ``model.labels.names[i]`` and ``model.labels.colors[i]`` (RGB) name
+        and colour train id ``i`` of what ``segment`` returns.
 
     Raises:
         CheckpointError: a missing, unsafe or unreadable file, or one without a config.
@@ -41,6 +43,7 @@ def load_model(path: str | Path, *, device: str = "cpu") -> torch.nn.Module:
     loaded = load_deploy_model(path)
     model = loaded.module.to(device).eval()
     model.data_config = loaded.data
+    model.labels = loaded.labels
     return model
 
 
@@ -60,7 +63,7 @@ def segment(
             labels are resized back to (H, W) with nearest neighbour.
 
     Returns:
-        (H, W) uint8 array of train ids 0..18.
+        (H, W) uint8 array of train ids ``0..N-1`` (``model.labels.names`` names them).
 
     Raises:
         ValueError: an image that is not (H, W, 3) uint8.

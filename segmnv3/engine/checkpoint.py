@@ -19,6 +19,7 @@ from segmnv3.core.checkpoint import (
 )
 from segmnv3.core.errors import CheckpointError
 from segmnv3.core.files import copy_atomic
+from segmnv3.core.label_set import LabelSet
 from segmnv3.engine.config import Config, load_config
 from segmnv3.models import loading
 
@@ -51,6 +52,16 @@ def load_model(
     config: Config | str | Path | None = None,
     map_location: str | torch.device = "cpu",
 ) -> tuple[torch.nn.Module, Config]:
+    """``load_labelled_model`` without the label set: ``(model, config)``."""
+    model, config, _labels = load_labelled_model(path, config, map_location)
+    return model, config
+
+
+def load_labelled_model(
+    path: str | Path,
+    config: Config | str | Path | None = None,
+    map_location: str | torch.device = "cpu",
+) -> tuple[torch.nn.Module, Config, LabelSet]:
     """Build the model described by a checkpoint and load its weights.
 
     Args:
@@ -61,15 +72,16 @@ def load_model(
         map_location: device the tensors are loaded onto.
 
     Returns:
-        ``(model, config)``: the model in eval mode on ``map_location``, and the config.
+        ``(model, config, labels)``: the model in eval mode on ``map_location``, the config
+        and the label set the checkpoint was trained with.
     """
     if isinstance(config, str | Path):
         config = load_config(config)
-    model, stored = loading.load_model(
+    model, stored, labels = loading.load_labelled_model(
         path, None if config is None else config.model, map_location=map_location
     )
     if config is None:
         if stored is None:
             raise CheckpointError(f"{path}: no config stored and none given")
         config = Config.from_dict(stored, source=f"{path} (stored config)")
-    return model, config
+    return model, config, labels

@@ -174,7 +174,7 @@ def ensure_synthetic(data: DataConfig, *, announce: bool = True) -> None:
 
 def build_datasets(data: DataConfig) -> tuple[Dataset, Dataset]:
     """The training split (train transform) and the validation split (eval transform)."""
-    from segmnv3.data.cityscapes import build_dataset
+    from segmnv3.data.build import build_dataset
 
     return build_dataset(data, data.train_split, train=True), build_dataset(
         data, data.val_split, train=False

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import torch
 
-from segmnv3.core.contract import NUM_CLASSES
-from segmnv3.core.errors import CheckpointError, UserError
+from segmnv3.core.errors import ConfigError, UserError
 from segmnv3.core.files import atomic_path, write_text_atomic
+from segmnv3.core.label_set import LabelSet
 from segmnv3.core.optional import pyplot
-from segmnv3.data.labels import CLASS_NAMES
+from segmnv3.data.build import build_dataset, check_label_sets_match, data_config_for_root
 from segmnv3.data.metrics import SegmentationScores
-from segmnv3.engine.checkpoint import load_model
+from segmnv3.engine.checkpoint import load_labelled_model
 from segmnv3.engine.data_loop import build_eval_loader
 from segmnv3.engine.distributed import DistributedContext, resolve_device
 from segmnv3.engine.evaluator import evaluate
@@ -42,26 +42,22 @@ class EvalRequest:
 
 
 def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]:
-    """Run the evaluation; returns the scores and the JSON report (also written to disk)."""
-    from segmnv3.data.cityscapes import CityscapesDataset
-    from segmnv3.data.transforms import build_eval_transform
+    """Run the evaluation; returns the scores and the JSON report (also written to disk).
 
+    The per-class table, JSON and chart name the checkpoint's classes; data whose label
+    set differs (class count or names) is refused before anything runs.
+    """
     json_path = Path(request.json_path or default_json_path(request))
     check_output_folder(json_path.parent, "the JSON report")  # before minutes of evaluation
     device = resolve_device(request.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed-size full images: fastest kernels
-    model, config = load_model(request.checkpoint, config=request.config, map_location=device)
-    if config.model.num_classes < NUM_CLASSES:  # the Cityscapes reader yields train ids 0..18
-        raise CheckpointError(
-            f"{request.checkpoint} predicts {config.model.num_classes} classes "
-            f"(model.num_classes={config.model.num_classes}), but Cityscapes masks hold "
-            f"{NUM_CLASSES} train ids (0..{NUM_CLASSES - 1}): its mIoU on this data is "
-            f"undefined; evaluate a model trained with num_classes={NUM_CLASSES}"
-        )
+    model, config, labels = load_labelled_model(
+        request.checkpoint, config=request.config, map_location=device
+    )
     data = config.data
     if request.data_root is not None:
-        data = dataclasses.replace(data, root=request.data_root)
+        data = data_config_for_root(request.data_root, data)
     if request.max_images is not None and request.max_images < 1:
         raise UserError(f"max_images must be None or >= 1, got {request.max_images}")
     scales = list(
@@ -70,7 +66,10 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
     if request.half_res:
         scales = [0.5 * s for s in scales]  # half-resolution input, logits upsampled
     flip = config.eval.flip if request.flip is None else request.flip
-    dataset = CityscapesDataset(data.root, request.split, transform=build_eval_transform(data))
+    dataset = build_dataset(dataclasses.replace(data, cache=False), request.split)
+    check_label_sets_match(
+        labels, dataset.labels, model_source=str(request.checkpoint), data_root=str(data.root)
+    )
     context = DistributedContext(0, 1, 0, device)
     batch_size = config.eval.batch_size
     loader = build_eval_loader(
@@ -82,7 +81,9 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
     )
     writer = None
     if request.save_predictions:
-        writer = PredictionWriter(request.save_predictions, dataset.image_paths, batch_size)
+        writer = PredictionWriter(
+            request.save_predictions, dataset.pairs, batch_size, labels, dataset.pairs[0].labels
+        )
     scores = evaluate(
         model,
         loader,
@@ -103,11 +104,15 @@ def evaluate_checkpoint(request: EvalRequest) -> tuple[SegmentationScores, dict]
         "scales": scales,
         "flip": flip,
         "normalisation": {"mean": list(data.mean), "std": list(data.std)},
-        **scores.to_dict(class_names(config.model.num_classes)),
+        "labels": labels.name,
+        "classes": list(labels.names),
+        **scores.to_dict(labels.names),
     }
     write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
-    plot_class_iou(scores, class_names(config.model.num_classes), json_path.with_suffix(".png"))
+    plot_class_iou(scores, list(labels.names), json_path.with_suffix(".png"))
     report["json"] = str(json_path)
+    if writer is not None:
+        report["predictions"] = str(writer.mask_root)
     return scores, report
 
 
@@ -131,13 +136,15 @@ def check_output_folder(folder: Path, what: str) -> None:
         ) from None
 
 
-def class_names(num_classes: int) -> list[str]:
-    """Cityscapes names for 19 classes, numbers otherwise."""
-    return (
-        list(CLASS_NAMES)
-        if num_classes == len(CLASS_NAMES)
-        else [str(i) for i in range(num_classes)]
-    )
+def check_class_count(config, labels: LabelSet) -> None:
+    """ConfigError unless ``model.num_classes`` equals the data's label set."""
+    if config.model.num_classes != labels.num_classes:
+        raise ConfigError(
+            f"model.num_classes={config.model.num_classes}, but the {config.data.dataset} data "
+            f"at {config.data.root} has {labels.num_classes} classes (label set {labels.name}: "
+            f"{', '.join(labels.names[:6])}{' ...' if labels.num_classes > 6 else ''}); "
+            f"set model.num_classes={labels.num_classes}"
+        )
 
 
 def default_json_path(request: EvalRequest) -> Path:

@@ -77,7 +77,7 @@ def loader_images_per_second(config: Config, root: Path, *, workers: int, batche
     """Images/s delivered by a DataLoader with the training transform and ``workers``."""
     from torch.utils.data import DataLoader
 
-    from segmnv3.data.cityscapes import build_dataset
+    from segmnv3.data.build import build_dataset
 
     dataset = build_dataset(
         dataclasses.replace(config.data, root=str(root)), config.data.train_split, train=True

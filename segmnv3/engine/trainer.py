@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from segmnv3.core.contract import NUM_CLASSES
-from segmnv3.core.errors import CheckpointError, ConfigError, UserError
+from segmnv3.core.errors import CheckpointError, UserError
 from segmnv3.core.files import remove_stale_temporaries, write_text_atomic
+from segmnv3.core.label_file import LABELS_KEY
 from segmnv3.data.metrics import all_reduce_sum, check_train_ids
 from segmnv3.engine import checkpoint
 from segmnv3.engine.config import Config
@@ -41,7 +41,7 @@ from segmnv3.engine.distributed import (
     parameter_fingerprints,
     shutdown,
 )
-from segmnv3.engine.eval_report import class_names
+from segmnv3.engine.eval_report import check_class_count
 from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.model_setup import build_training_model, wrap_for_training
@@ -135,12 +135,8 @@ class Trainer:
         if options.cpu_threads is not None:
             torch.set_num_threads(options.cpu_threads)
         self.train_set, self.val_set = build_datasets(config.data)  # fail fast on a bad root
-        if config.model.num_classes < NUM_CLASSES:  # the Cityscapes reader yields 0..18
-            raise ConfigError(
-                f"model.num_classes={config.model.num_classes}, but the {config.data.dataset} "
-                f"data at {config.data.root} has {NUM_CLASSES} classes (train ids 0.."
-                f"{NUM_CLASSES - 1}); set model.num_classes={NUM_CLASSES}"
-            )
+        self.labels = self.train_set.labels  # stored in every checkpoint
+        check_class_count(config, self.labels)
         self.labels_checked = False  # the first batch's masks are checked against num_classes
         seed_everything(options.seed)  # identical initial weights on every rank
         self.raw_model = build_training_model(config, context, self.memory_format)
@@ -312,7 +308,7 @@ class Trainer:
             channels_last=self.memory_format == torch.channels_last,
             progress=False,
         )
-        log.write("val", self.step, scores.to_dict(class_names(self.config.model.num_classes)))
+        log.write("val", self.step, scores.to_dict(self.labels.names))
         best = max(self.best_miou, scores.miou)
         self._print(
             f"step {self.step}: val mIoU {100 * scores.miou:.2f}  "
@@ -325,6 +321,7 @@ class Trainer:
         return {
             "model": self.raw_model.state_dict(),
             "config": self.config.to_dict(),
+            LABELS_KEY: self.labels.to_dict(),
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),

@@ -11,8 +11,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from segmnv3.core.contract import NUM_CLASSES
-
 Backbone = Literal["mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2"]
 Head = Literal["lraspp", "raspp"]
 OutputStride = Literal[16, 32]
@@ -100,7 +98,7 @@ class ModelConfig:
 
     backbone: Backbone = "mobilenet_v3_large"
     head: Head = "lraspp"
-    num_classes: int = NUM_CLASSES
+    num_classes: int = 19  # Cityscapes; a run's label set decides (engine checks they agree)
     output_stride: OutputStride = 16
     rf2: bool = True
     head_channels: int = 128

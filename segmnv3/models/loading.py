@@ -13,7 +13,9 @@ from segmnv3.core.checkpoint import (
     load_checkpoint,
     load_weights,
 )
-from segmnv3.core.errors import CheckpointError
+from segmnv3.core.errors import CheckpointError, DatasetError
+from segmnv3.core.label_file import stored_label_set
+from segmnv3.core.label_set import LabelSet
 from segmnv3.core.schema import from_dict
 from segmnv3.models.config import ModelConfig
 from segmnv3.models.segmenter import Segmenter, build_model_from_config
@@ -24,6 +26,16 @@ def load_model(
     model_config: ModelConfig | None = None,
     map_location: str | torch.device = "cpu",
 ) -> tuple[Segmenter, dict[str, Any] | None]:
+    """``load_labelled_model`` without the label set: ``(model, stored_config)``."""
+    model, stored, _labels = load_labelled_model(path, model_config, map_location)
+    return model, stored
+
+
+def load_labelled_model(
+    path: str | Path,
+    model_config: ModelConfig | None = None,
+    map_location: str | torch.device = "cpu",
+) -> tuple[Segmenter, dict[str, Any] | None, LabelSet]:
     """Build the model a checkpoint describes and load its weights.
 
     Args:
@@ -33,13 +45,15 @@ def load_model(
         map_location: device the tensors are loaded onto.
 
     Returns:
-        ``(model, stored_config)``: the model in eval mode on ``map_location``, and the
-        checkpoint's whole config as a plain dict (None for a bare state dict). Callers
-        read the sections they own from it (``data`` for normalisation and geometry).
+        ``(model, stored_config, labels)``: the model in eval mode on ``map_location``, the
+        checkpoint's whole config as a plain dict (None for a bare state dict; callers read
+        the sections they own from it: ``data`` for normalisation and geometry), and the
+        label set it was trained with (``core.label_file.stored_label_set``: Cityscapes for
+        older 19-class checkpoints and bare state dicts of 19 classes).
 
     Raises:
-        CheckpointError: unsafe or unreadable file, missing config, or weights that do not
-            fit the model the config describes.
+        CheckpointError: unsafe or unreadable file, missing config, weights that do not
+            fit the model the config describes, or a stored label set of another size.
     """
     data = load_checkpoint(path, map_location=map_location)
     stored = None
@@ -68,4 +82,10 @@ def load_model(
         )
     model = build_model_from_config(model_config)
     load_weights(model, state_dict, source=str(path))
-    return model.to(map_location).eval(), stored
+    try:
+        labels = stored_label_set(
+            data if stored is not None else {}, model_config.num_classes, source=str(path)
+        )
+    except DatasetError as error:
+        raise CheckpointError(str(error)) from None
+    return model.to(map_location).eval(), stored, labels

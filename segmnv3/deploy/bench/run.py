@@ -120,16 +120,15 @@ def run_benchmark(
     """
     import torch
 
-    from segmnv3.data.cityscapes import find_pairs
-    from segmnv3.deploy.images import read_bgr
+    from segmnv3.deploy.images import dataset_images, read_bgr
 
     torch.set_num_threads(settings.threads)
     workdir.mkdir(parents=True, exist_ok=True)
-    val_paths = find_pairs(data_root, "val")[0][: settings.agreement_images]
+    val_paths = dataset_images(data_root, "val", settings.agreement_images)
     run = _Run(
         subjects=subjects,
         settings=settings,
-        calibration=find_pairs(data_root, "train")[0][: settings.calib_images],
+        calibration=dataset_images(data_root, "train", settings.calib_images),
         val_images=[read_bgr(p, what="agreement image") for p in val_paths],
         workdir=workdir,
         cpu=cpu_peak(settings.fma_units),

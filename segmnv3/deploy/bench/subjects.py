@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from segmnv3.core.contract import NUM_CLASSES
+from segmnv3.core.cityscapes_labels import CITYSCAPES
 from segmnv3.core.optional import install_hint, optional
 from segmnv3.core.paper import PaperRow
 from segmnv3.data.config import DataConfig
@@ -76,7 +76,7 @@ def baseline_subjects() -> list[Subject]:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
     torchvision = lraspp_mobilenet_v3_large(
-        weights=None, weights_backbone=None, num_classes=NUM_CLASSES
+        weights=None, weights_backbone=None, num_classes=CITYSCAPES.num_classes
     )
     subjects = [Subject(TORCHVISION, torchvision.eval(), BASELINE_BACKENDS, baseline=True)]
     smp = optional(
@@ -86,7 +86,7 @@ def baseline_subjects() -> list[Subject]:
     )
     if smp is not None:
         deeplab = smp.DeepLabV3Plus(
-            encoder_name=SMP_ENCODER, encoder_weights=None, classes=NUM_CLASSES
+            encoder_name=SMP_ENCODER, encoder_weights=None, classes=CITYSCAPES.num_classes
         )
         name = f"smp-deeplabv3plus-{SMP_ENCODER}"
         subjects.append(Subject(name, deeplab.eval(), BASELINE_BACKENDS, baseline=True))

@@ -67,21 +67,23 @@ def evaluate_int8(
     argmax agreement on the unlabelled ``photos`` (none: not measured)."""
     import torch
 
-    from segmnv3.core.contract import IGNORE_INDEX, NUM_CLASSES
-    from segmnv3.data.cityscapes import find_pairs, read_mask
+    from segmnv3.core.contract import IGNORE_INDEX
+    from segmnv3.data.build import build_dataset, data_config_for_root
+    from segmnv3.data.dataset import read_pair_mask
     from segmnv3.data.metrics import ConfusionMatrix
     from segmnv3.deploy.images import read_bgr
     from segmnv3.deploy.inference.preprocess import resize_labels
 
-    image_paths, label_paths = find_pairs(root, split)
-    pairs = list(zip(image_paths, label_paths, strict=True))[:limit]
+    dataset = build_dataset(data_config_for_root(root), split)
+    pairs = dataset.pairs[:limit]
+    classes = dataset.labels.num_classes  # the model's: export checks they agree
     matrices = {
-        name: ConfusionMatrix(NUM_CLASSES, ignore_index=IGNORE_INDEX) for name in ("fp32", "int8")
+        name: ConfusionMatrix(classes, ignore_index=IGNORE_INDEX) for name in ("fp32", "int8")
     }
     agree = total = 0
-    for image_path, label_path in pairs:
-        batch = to_input(read_bgr(image_path, what="val image"), size, data)
-        mask = read_mask(label_path)  # (H, W) train ids, IGNORE_INDEX for void
+    for pair in pairs:
+        batch = to_input(read_bgr(pair.image, what="val image"), size, data)
+        mask = read_pair_mask(pair)  # (H, W) train ids, IGNORE_INDEX for void
         mask = resize_labels(mask, batch.shape[2:])  # NEAREST keeps IGNORE_INDEX intact
         reference, candidate = fp32.predict(batch)[0], int8.predict(batch)[0]  # (h, w) uint8
         agree += int((reference == candidate).sum())

@@ -23,7 +23,7 @@ from segmnv3.deploy.export.mobile import LAYOUTS
 from segmnv3.deploy.export.mobile_bundle import export_mobile, mobile_lossy, mobile_parity
 from segmnv3.deploy.export.parity import ParityReport, check_parity
 from segmnv3.deploy.export.quantize import quantize_onnxruntime, quantize_openvino
-from segmnv3.deploy.images import dataset_images, read_bgr, synthetic_root
+from segmnv3.deploy.images import check_model_fits_data, dataset_images, read_bgr, synthetic_root
 from segmnv3.deploy.model import DeployModel
 from segmnv3.deploy.runtimes import Backend, build_predictor
 from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO
@@ -107,7 +107,9 @@ def export_bundle(model: DeployModel, out_dir: Path, settings: ExportSettings) -
     result = ExportResult(model.name, size, settings.dynamic, normalisation)
     with ExitStack() as stack:
         data_root = settings.data_root
-        if data_root is None:
+        if data_root is not None:
+            check_model_fits_data(model, data_root)
+        else:
             val = max(settings.parity_images, settings.val_images)
             data_root = synthetic_root(stack, size, settings.calib_images, val)
         onnx_path = export_onnx(

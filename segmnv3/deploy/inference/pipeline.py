@@ -20,7 +20,14 @@ from tqdm import tqdm
 
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import remove_stale_temporaries
-from segmnv3.deploy.inference.sinks import ImageSink, VideoSink, check_gui, check_writable
+from segmnv3.core.label_set import LabelSet
+from segmnv3.deploy.inference.sinks import (
+    ImageSink,
+    VideoSink,
+    check_gui,
+    check_writable,
+    write_legend,
+)
 from segmnv3.deploy.inference.sizing import network_size
 from segmnv3.deploy.inference.sources import Source, open_source
 from segmnv3.deploy.inference.stream import PredictorCache, Stats, segment_stream
@@ -144,7 +151,7 @@ def segment_source(
             runtimes(network_size(source.size, settings.size)[0] or source.size)
         result = InferResult(settings.backend, None, skipped=source.skipped, removed=removed)
         result.total = len(source.paths)
-        sink = _sink(source, out_dir, settings)
+        sink = _sink(source, out_dir, settings, model.labels)
         try:
             result.stats = segment_stream(
                 source.frames(on_skip=lambda reason: say(f"warning: {reason}")),
@@ -166,7 +173,7 @@ def segment_source(
         except BaseException:
             sink.discard()
             raise
-        result.written = sink.commit()
+        result.written = [*sink.commit(), write_legend(out_dir, model.labels)]
         result.completed = getattr(sink, "images", 0)
         return result
 
@@ -188,9 +195,11 @@ def _remove_stale(out_dir: Path, source: Source, settings: InferSettings) -> lis
     return [path for folder in sorted(folders) for path in remove_stale_temporaries(folder)]
 
 
-def _sink(source: Source, out_dir: Path, settings: InferSettings) -> ImageSink | VideoSink:
+def _sink(
+    source: Source, out_dir: Path, settings: InferSettings, labels: LabelSet
+) -> ImageSink | VideoSink:
     if source.kind == "images":
-        return ImageSink(out_dir, settings.alpha, settings.save_mask, settings.show)
+        return ImageSink(out_dir, settings.alpha, settings.save_mask, settings.show, labels)
     masks = out_dir / f"{source.name}_masks" if settings.save_mask else None
     path = out_dir / f"{source.name}_overlay.mp4"
-    return VideoSink(path, source.fps, source.size, settings.alpha, masks, settings.show)
+    return VideoSink(path, source.fps, source.size, settings.alpha, masks, settings.show, labels)

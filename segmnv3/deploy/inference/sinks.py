@@ -18,9 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from segmnv3.core.cityscapes_labels import CITYSCAPES
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import atomic_path, temporary_path
-from segmnv3.data.labels import overlay
+from segmnv3.core.label_set import LabelSet
+from segmnv3.data.labels import legend_image, overlay
 from segmnv3.deploy.inference.preprocess import resize_labels
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
@@ -52,11 +54,26 @@ class _Discarded(Exception):
     """Thrown into a staged file's context to drop it instead of publishing it."""
 
 
-class _Masks:
-    """Optional label PNGs (train ids 0..18) in a staging folder swapped in at the end."""
+LEGEND_NAME = "legend.png"
 
-    def __init__(self, folder: Path | None):
-        self.folder = folder
+
+def write_legend(folder: Path, labels: LabelSet) -> Path:
+    """``folder/legend.png``: the colour and name of every class of ``labels``."""
+    return write_png(folder / LEGEND_NAME, legend_image(labels))
+
+
+def encode_mask(labels: LabelSet, train_ids: np.ndarray) -> np.ndarray:
+    """A prediction in the label set's stored form, as OpenCV writes it (colours in BGR)."""
+    stored = labels.from_train_ids(train_ids)
+    return np.ascontiguousarray(stored[..., ::-1]) if stored.ndim == 3 else stored
+
+
+class _Masks:
+    """Optional mask PNGs (the label set's stored values) in a staging folder swapped in at
+    the end."""
+
+    def __init__(self, folder: Path | None, labels: LabelSet = CITYSCAPES):
+        self.folder, self.labels = folder, labels
         self.partial = None if folder is None else temporary_path(folder)
         if self.partial is not None:
             shutil.rmtree(self.partial, ignore_errors=True)
@@ -64,7 +81,7 @@ class _Masks:
 
     def write(self, name: str, labels: np.ndarray) -> None:
         if self.partial is not None:
-            write_png(self.partial / f"{name}.png", labels)
+            write_png(self.partial / f"{name}.png", encode_mask(self.labels, labels))
 
     def commit(self) -> None:
         if self.partial is not None:
@@ -84,8 +101,9 @@ class VideoSink:
         fps: frames per second of the input.
         size: (H, W) of the input frames.
         alpha: weight of the colour mask in the overlay.
-        masks: folder for label PNGs, or None.
+        masks: folder for mask PNGs, or None.
         show: also display each frame (``cv2.imshow``).
+        labels: the model's label set: overlay colours and the masks' stored values.
     """
 
     def __init__(
@@ -96,8 +114,10 @@ class VideoSink:
         alpha: float,
         masks: Path | None = None,
         show: bool = False,
+        labels: LabelSet = CITYSCAPES,
     ):
         self.path, self.alpha, self.size, self.show = path, alpha, size, show
+        self.labels = labels
         self._staged: AbstractContextManager[Path] = atomic_path(path)
         temporary = self._staged.__enter__()  # published by commit, dropped by discard
         fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(path.suffix.lower(), "mp4v"))
@@ -108,7 +128,7 @@ class VideoSink:
                 f"OpenCV cannot write video {path} (codec for {path.suffix!r} unavailable or "
                 "folder not writable); try an .avi or .mp4 name"
             )
-        self.masks = _Masks(masks)
+        self.masks = _Masks(masks, labels)
         self.written: list[Path] = []  # filled by commit
 
     def _drop(self) -> None:
@@ -116,7 +136,7 @@ class VideoSink:
 
     def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
         labels = resize_labels(labels, frame.shape[:2])  # (H, W) uint8
-        blended = overlay(frame, labels, self.alpha)
+        blended = overlay(frame, labels, self.alpha, self.labels)
         self.writer.write(blended)
         self.masks.write(name, labels)
         if self.show:
@@ -141,18 +161,28 @@ class ImageSink:
     """``<name>_overlay.png`` (and ``<name>_mask.png`` with masks) per input image.
 
     ``name`` may hold ``/`` (an input's sub-path, ``sources.output_names``): the output
-    then goes to the same sub-folder of ``folder``.
+    then goes to the same sub-folder of ``folder``. Masks hold the label set's stored
+    values (train ids for Cityscapes, a folder dataset's own values or colours).
     """
 
-    def __init__(self, folder: Path, alpha: float, save_masks: bool, show: bool = False):
+    def __init__(
+        self,
+        folder: Path,
+        alpha: float,
+        save_masks: bool,
+        show: bool = False,
+        labels: LabelSet = CITYSCAPES,
+    ):
         self.folder, self.alpha, self.save_masks, self.show = folder, alpha, save_masks, show
+        self.labels = labels
         self.written: list[Path] = []
         self.images = 0  # inputs whose outputs are all written
 
     def write(self, name: str, frame: np.ndarray, labels: np.ndarray) -> None:
         labels = resize_labels(labels, frame.shape[:2])
-        blended = overlay(frame, labels, self.alpha)
-        for path, image in zip(self.targets(name), (blended, labels), strict=False):
+        blended = overlay(frame, labels, self.alpha, self.labels)
+        outputs = (blended, encode_mask(self.labels, labels))
+        for path, image in zip(self.targets(name), outputs, strict=False):
             self.written.append(write_png(path, image))
         self.images += 1
         if self.show:
