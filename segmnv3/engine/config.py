@@ -174,12 +174,20 @@ def _check_range(name: str, value: Any, rule: str, ok: bool) -> None:
 
 @dataclass
 class Config:
-    """The whole experiment: model, data, training and evaluation settings."""
+    """The whole experiment: model, data, training and evaluation settings.
+
+    ``explicit_keys`` (not a field: neither saved nor compared) holds the dotted keys a YAML
+    file or an override set (``load_config`` records them), so that code filling values in
+    from elsewhere (a fine-tuning source's numerics) never overrides what the user chose;
+    None when the config was built otherwise (see :func:`explicit_keys`).
+    """
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    explicit_keys = None  # frozenset[str] | None; a plain attribute, see above
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (lists for tuples): YAML/JSON-safe, stored in checkpoints."""
@@ -218,7 +226,34 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         source = str(path)
     for item in overrides or []:
         apply_override(data, item)
-    return Config.from_dict(data, source=source if not overrides else f"{source} + overrides")
+    config = Config.from_dict(data, source=source if not overrides else f"{source} + overrides")
+    config.explicit_keys = frozenset(_dotted_keys(data))
+    return config
+
+
+def _dotted_keys(data: dict[str, Any]) -> list[str]:
+    """``section.key`` of every key a (validated) config dict sets."""
+    return [
+        f"{section}.{key}"
+        for section, values in data.items()
+        if isinstance(values, dict)
+        for key in values
+    ]
+
+
+def explicit_keys(config: Config) -> frozenset[str]:
+    """The dotted keys the user set: recorded by ``load_config``; for a config built
+    otherwise (``Config.from_dict``, a checkpoint's config), every key whose value is not
+    the default."""
+    if config.explicit_keys is not None:
+        return config.explicit_keys
+    defaults = Config().to_dict()
+    return frozenset(
+        f"{section}.{key}"
+        for section, values in config.to_dict().items()
+        for key, value in values.items()
+        if defaults[section][key] != value
+    )
 
 
 def apply_override(data: dict[str, Any], item: str) -> None:
