@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from test_engine_train import fast_config
@@ -62,3 +64,77 @@ def test_train_flag_sets_the_config_key(tmp_path):
     add_arguments(parser)
     args = parser.parse_args(["--init-weights", str(tmp_path / "w.pt")])
     assert resolve_config(args).model.init_weights == str(tmp_path / "w.pt")
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """The authors' (fixture) Cityscapes V3-Small at OS 16: 19 classes, no stored labels."""
+    from segmnv3.cli import main
+
+    out = tmp_path_factory.mktemp("converted") / "deeplab_small.pt"
+    fixture = Path(__file__).parent / "fixtures" / "deeplab_small"
+    args = [str(fixture), "--variant", "small", "--output-stride", "16", "--output", str(out)]
+    assert main(["convert-deeplab", *args]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def six_class_root(tmp_path_factory):
+    """``segmnv3 synth --format folder``: 6 classes, colour masks, JPEG, nested folders."""
+    from segmnv3.data.synthetic_folder import generate_synthetic_folder
+
+    root = tmp_path_factory.mktemp("six_classes")
+    return generate_synthetic_folder(root, num_train=4, num_val=2, size=(64, 128), workers=1)
+
+
+def test_a_six_class_run_starts_from_a_cityscapes_checkpoint(
+    converted, six_class_root, tmp_path, capsys
+):
+    from segmnv3.core.checkpoint import load_checkpoint
+
+    config = fast_config(
+        six_class_root,
+        tmp_path / "run",
+        "data.dataset=folder",
+        "model.num_classes=6",
+        f"model.init_weights={converted}",
+        "train.iterations=1",
+        "train.batch_size=2",
+    )
+    trainer = Trainer(config, CPU, progress=False)
+    printed = capsys.readouterr().out
+    assert trainer.labels.names == (
+        "road",
+        "sidewalk",
+        "building",
+        "vegetation",
+        "vehicle",
+        "person",
+    )
+    assert (
+        f"init weights: 6 classes (synthetic-folder) from the 19 of {converted} "
+        "(cityscapes-trainids); kept rows of road, sidewalk, building, vegetation, person; "
+        "new: vehicle"
+    ) in printed
+    # the source's numerics and normalisation, each announced
+    assert trainer.config.model.padding == "tf_same" and trainer.config.model.align_corners
+    assert trainer.config.data.mean == (0.5, 0.5, 0.5)
+    assert f"init weights: model.padding = 'tf_same' as in {converted}" in printed
+    source = load_checkpoint(converted)["model"]
+    loaded = trainer.raw_model.state_dict()
+    rows = {0: 0, 1: 1, 2: 2, 3: 8, 5: 11}  # train id here -> Cityscapes train id
+    classifiers = [
+        k for k in loaded if k.startswith(("head.high_classifier", "head.low_classifier"))
+    ]
+    assert len(classifiers) == 4
+    for key in classifiers:
+        assert all(torch.equal(loaded[key][new], source[key][old]) for new, old in rows.items())
+        assert not any(torch.equal(loaded[key][4], row) for row in source[key])  # vehicle
+    assert all(torch.equal(loaded[k], source[k]) for k in loaded if k not in classifiers)
+    assert not trainer.run().interrupted and trainer.step == 1
+    stored = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert stored["config"]["model"]["padding"] == "tf_same"  # the run's real numerics
+    assert [c["name"] for c in stored["labels"]["classes"]] == list(trainer.labels.names)
+    again = Trainer(config, CPU, progress=False)  # the same command again continues the run
+    again.restore(None)
+    assert again.step == 1
