@@ -13,11 +13,11 @@ import pytest
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.files import stale_temporaries
 from segmnv3.data import cache as cache_module
-from segmnv3.data.cache import MANIFEST_NAME, build_cache, read_manifest
 from segmnv3.data.build import open_dataset
+from segmnv3.data.cache import MANIFEST_NAME, build_cache, read_manifest
+from segmnv3.data.config import DataConfig
 from segmnv3.data.dataset import read_pair_mask
 from segmnv3.data.decode import read_image
-from segmnv3.data.config import DataConfig
 from segmnv3.data.transforms import build_eval_transform, build_train_transform
 
 

@@ -62,7 +62,8 @@ def test_image_folder_and_glob_give_one_output_per_input(tmp_path, synthetic_roo
     assert main(["infer", pattern, *SMOKE, "--output", str(tmp_path / "g")]) == 0
     assert len(list((tmp_path / "g").glob("*_overlay.png"))) == len(images)
     assert main(["infer", str(images[0]), *SMOKE, "--output", str(tmp_path / "i")]) == 0
-    assert [p.name for p in (tmp_path / "i").iterdir()] == [f"{images[0].stem}_overlay.png"]
+    written = sorted(p.name for p in (tmp_path / "i").iterdir())
+    assert written == sorted([f"{images[0].stem}_overlay.png", "legend.png"])
 
 
 def test_alpha_zero_gives_the_input_back(tmp_path, synthetic_root):

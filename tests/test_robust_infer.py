@@ -34,7 +34,9 @@ def write_images(folder: Path, names: list[str], size=(40, 56), seed=0) -> list[
 
 
 def outputs(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    """Files written under ``folder``, except the run's colour legend (``legend.png``)."""
+    files = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(name for name in files if name != "legend.png")
 
 
 # case 1: one output per input, never overwritten within a run
@@ -50,7 +52,7 @@ def test_same_stem_with_three_extensions_gives_three_pairs(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.startswith("3 frame(s)")
     wrote = [line for line in printed.splitlines() if line.startswith("wrote")]
-    assert len(wrote) == len(set(wrote)) == 5 and "... and 1 more" in printed
+    assert len(wrote) == len(set(wrote)) == 5 and "... and 2 more" in printed  # + legend.png
 
 
 def test_glob_across_folders_keeps_the_sub_paths(tmp_path):
@@ -234,7 +236,9 @@ def test_stale_temporaries_of_a_killed_run_are_removed_at_the_next_start(tmp_pat
     alive = temporary_path(out / "other_overlay.png", os.getppid())  # a running writer's
     alive.write_bytes(b"in progress")
     assert main(["infer", str(image), *SMOKE, "--output", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(["a_overlay.png", alive.name])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["a_overlay.png", "legend.png", alive.name]
+    )
     err = capsys.readouterr().err
     for path in [*stale, masks]:
         assert f"removed {path}, left by an earlier run that was killed" in err

@@ -14,7 +14,8 @@ def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
     """The first ``limit`` image files of a split (any layout: ``data.build``)."""
     from segmnv3.data.build import build_dataset, data_config_for_root
 
-    return build_dataset(data_config_for_root(root), split).image_paths[:limit]
+    dataset = build_dataset(data_config_for_root(root), split, check_sizes_now=False)
+    return dataset.image_paths[:limit]
 
 
 def check_model_fits_data(model, root: Path) -> None:

@@ -43,6 +43,7 @@ from segmnv3.engine.distributed import (
 )
 from segmnv3.engine.eval_report import check_class_count
 from segmnv3.engine.evaluator import autocast_context, evaluate
+from segmnv3.engine.finetune import inherit_source_numerics
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
@@ -121,6 +122,8 @@ class Trainer:
     """Model, optimiser, schedule and data of one run; ``run()`` is the loop."""
 
     def __init__(self, config: Config, context: DistributedContext, *, progress: bool) -> None:
+        # A fine-tuning source's numerics and normalisation, unless the config sets them.
+        config = inherit_source_numerics(config, announce=print if context.is_main else None)
         self.config, self.context, self.progress = config, context, progress
         options = config.train
         self.run_dir = Path(options.out_dir)
@@ -139,7 +142,7 @@ class Trainer:
         check_class_count(config, self.labels)
         self.labels_checked = False  # the first batch's masks are checked against num_classes
         seed_everything(options.seed)  # identical initial weights on every rank
-        self.raw_model = build_training_model(config, context, self.memory_format)
+        self.raw_model = build_training_model(config, context, self.memory_format, self.labels)
         self.model, self.ddp = wrap_for_training(self.raw_model, config, context)
         self.loss = build_loss(options, config.model.num_classes).to(self.device)
         self.optimizer = build_optimizer(self.raw_model, options, context.world_size)

@@ -173,7 +173,9 @@ def segment_source(
         except BaseException:
             sink.discard()
             raise
-        result.written = [*sink.commit(), write_legend(out_dir, model.labels)]
+        result.written = sink.commit()
+        if result.written:  # the colours of what was written, named
+            result.written.append(write_legend(out_dir, model.labels))
         result.completed = getattr(sink, "images", 0)
         return result
 
