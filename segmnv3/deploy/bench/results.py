@@ -14,12 +14,14 @@ from typing import Any, Literal
 
 from segmnv3.core import schema
 from segmnv3.core.paper import PaperRow
+from segmnv3.deploy.bench.roofs import Roofs
 from segmnv3.deploy.runtimes.backend import Backend
 
 
 @dataclass(frozen=True)
 class CpuInfo:
-    """The core's identity and peak multiply-accumulate rates (``timing.cpu_peak``)."""
+    """The core's assumed peak multiply-accumulate rates (``timing.cpu_peak``: FMA pipes x
+    lanes x clock, an assumption; the measured rates are ``Roofs``)."""
 
     model_name: str
     mhz: float
@@ -54,8 +56,9 @@ class LatencyResult:
     timing: Timing = field(metadata=schema.FLAT)
     ratio_to_torchvision_eager: float
     gmacs_per_s: float
-    pct_fp32_peak: float
+    pct_fp32_peak: float  # of the assumed FMA peak (CpuInfo)
     agreement_with_eager: float
+    pct_fp32_roof: float | None = None  # of the measured one-thread fp32 GEMM rate (Roofs)
 
     @property
     def median_ms(self) -> float:
@@ -136,6 +139,7 @@ class BenchmarkResult:
     video: VideoResult | None = None
     quick: bool = False
     targets: Targets | None = None
+    roofs: Roofs | None = None  # measured in the same run (None in reports made before them)
 
     def latency_of(self, model: str, backend: Backend, resolution: str) -> LatencyResult | None:
         """The cell for (model, backend, resolution), or None when it was not measured."""
@@ -143,6 +147,12 @@ class BenchmarkResult:
             if (row.model, row.backend, row.resolution) == (model, backend, resolution):
                 return row
         return None
+
+    @property
+    def fp32_roof_gmacs(self) -> float:
+        """The fp32 rate floors and "% of roof" use: the measured one, or (reports made
+        before roofs were measured) the assumed FMA peak."""
+        return self.roofs.fp32_gmacs if self.roofs else self.cpu.peak_fp32_gmacs
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``bench.json``)."""
@@ -164,6 +174,7 @@ __all__ = [
     "LatencyResult",
     "MemoryResult",
     "ModelResult",
+    "Roofs",
     "TargetResult",
     "Targets",
     "Timing",
