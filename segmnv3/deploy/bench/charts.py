@@ -1,5 +1,5 @@
 """The benchmark's PNG charts: latency vs MAdds (each runtime its own colour and marker,
-each model named) and the first model's half / full bars.
+each model named), the first model's half / full bars, and the roofline per op class.
 
 None are drawn without matplotlib (a warning names the ``plots`` extra).
 """
@@ -30,7 +30,8 @@ def charts(result: BenchmarkResult, out_dir: Path) -> list[Path]:
     plt = pyplot()
     if plt is None:
         return []
-    return [_scatter(plt, result, out_dir), _half_full(plt, result, out_dir)]
+    paths = [_scatter(plt, result, out_dir), _half_full(plt, result, out_dir)]
+    return paths + ([_roofline(plt, result, out_dir)] if result.rooflines else [])
 
 
 def _scatter(plt, result: BenchmarkResult, out_dir: Path) -> Path:
@@ -79,6 +80,43 @@ def _half_full(plt, result: BenchmarkResult, out_dir: Path) -> Path:
     axis.set(ylabel="median latency (ms)", title=f"{first.name}: half vs full resolution")
     axis.legend()
     return save(figure, out_dir / "latency_half_full.png")
+
+
+def _roofline(plt, result: BenchmarkResult, out_dir: Path) -> Path:
+    """Per (model, resolution): measured ONNX Runtime time per op class against its floor."""
+    rooflines = result.rooflines
+    figure, axes = plt.subplots(len(rooflines), 1, figsize=(9, 2.6 * len(rooflines)), squeeze=False)
+    for axis, r in zip(axes[:, 0], rooflines, strict=True):
+        names = [row.op_class for row in r.rows]
+        ys = range(len(names))
+        axis.barh([y + 0.2 for y in ys], [row.ms for row in r.rows], 0.4, label="measured")
+        axis.barh(
+            [y - 0.2 for y in ys],
+            [row.floor_cache_ms for row in r.rows],
+            0.4,
+            label="floor (cache bandwidth)",
+        )
+        axis.scatter(
+            [row.floor_dram_ms for row in r.rows],
+            ys,
+            marker="|",
+            color="k",
+            s=80,
+            label="floor (DRAM bandwidth)",
+            zorder=3,
+        )
+        axis.set_yticks(list(ys), names, fontsize=7)
+        axis.invert_yaxis()
+        axis.set_title(
+            f"{r.model}, {r.resolution} {r.size[0]}x{r.size[1]}: ONNX Runtime fp32 "
+            f"{r.profiled_ms:.1f} ms, floor {r.floor_cache_ms:.1f} / {r.floor_dram_ms:.1f} ms",
+            fontsize=8,
+        )
+        axis.set_xlabel("ms", fontsize=8)
+        axis.grid(True, axis="x", alpha=0.3)
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    return save(figure, out_dir / "roofline.png")
 
 
 def save(figure, path: Path) -> Path:

@@ -21,6 +21,8 @@ def markdown(result: BenchmarkResult) -> str:
     lines = _header(result) + _models_table(result)
     for label, size in result.sizes.items():
         lines += _latency_table(result, label, size)
+    for roofline in result.rooflines:
+        lines += roofline_table(roofline)
     lines += [
         "",
         "## Peak resident memory, one image at the largest size (fresh process)",
@@ -110,6 +112,42 @@ def _latency_table(result: BenchmarkResult, label: str, size: tuple[int, int]) -
             f"| {r.gmacs_per_s:.1f} | {_fmt(r.pct_fp32_roof, '.1f')} | {r.pct_fp32_peak:.1f} "
             f"| {100 * r.agreement_with_eager:.2f}% | {_fmt(paper, '.0f')} |"
         )
+    return lines
+
+
+def roofline_table(r) -> list[str]:
+    """One ``RooflineResult``: per op class, time against its floor, and fastest / floor."""
+    lines = [
+        "",
+        f"## Roofline: {r.model}, {r.resolution} ({r.size[0]}x{r.size[1]}), ONNX Runtime fp32 "
+        f"per-node profile (1 thread, median of {r.runs} runs)",
+        "",
+        "| op class | nodes | MMACs | MB moved | measured ms | floor ms (cache / DRAM bw) "
+        "| bound | measured / floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r.rows:
+        ratio = "-" if row.floor_cache_ms == 0 else f"{row.ms / row.floor_cache_ms:.1f}x"
+        lines.append(
+            f"| {row.op_class} | {row.nodes} | {row.macs / 1e6:.0f} | {row.bytes_moved / 1e6:.1f} "
+            f"| {row.ms:.2f} | {row.floor_cache_ms:.2f} / {row.floor_dram_ms:.2f} "
+            f"| {row.bound} | {ratio} |"
+        )
+    vs = r.fastest_vs_floor
+    fastest = (
+        ""
+        if vs is None
+        else f" Fastest fp32 runtime {r.fastest_backend}: {r.fastest_ms:.1f} ms = "
+        f"{vs[0]:.2f}x the cache-bandwidth floor, {vs[1]:.2f}x the DRAM-bandwidth floor."
+    )
+    lines += [
+        "",
+        f"Floor (sum of per-node bounds: max(MACs / fp32 GEMM rate, bytes / bandwidth); "
+        f"layout reorders 0): {r.floor_cache_ms:.1f} ms with cache-resident bandwidth, "
+        f"{r.floor_dram_ms:.1f} ms with DRAM bandwidth; profiled nodes sum to "
+        f"{r.profiled_ms:.1f} ms. MACs counted on the model graph: "
+        f"{r.counted_macs / 1e9:.3f} G (PyTorch profile: {r.model_macs / 1e9:.3f} G).{fastest}",
+    ]
     return lines
 
 

@@ -8,6 +8,7 @@ at the start of the run (``roofs``; the assumed FMA peak stays as a labelled sec
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from segmnv3.deploy.bench.results import (
     ModelResult,
     VideoResult,
 )
+from segmnv3.deploy.bench.roofline import RooflineResult
 from segmnv3.deploy.bench.roofs import Roofs, measure_roofs
 from segmnv3.deploy.bench.subjects import REFERENCE, Subject
 from segmnv3.deploy.bench.timing import agreement, cpu_peak, time_interleaved
@@ -142,9 +144,11 @@ def run_benchmark(
         madds={s.name: {} for s in subjects},
     )
     load_before = os.getloadavg()
-    latency = []
+    latency, rooflines = [], []
     for label, size in settings.sizes.items():
-        latency += _bench_resolution(run, label, size)
+        rows = _bench_resolution(run, label, size)
+        latency += rows
+        rooflines += [_roofline(run, s, label, size, rows) for s in subjects if not s.baseline]
     largest = max(settings.sizes.values(), key=lambda s: s[0] * s[1])
     memory = _measure_memory(run, subjects[0], largest)
     return BenchmarkResult(
@@ -162,6 +166,7 @@ def run_benchmark(
         video=video(subjects[0]) if video else None,
         quick=settings.quick,
         roofs=run.roofs,
+        rooflines=rooflines,
     )
 
 
@@ -224,6 +229,34 @@ def _bench_resolution(run: _Run, label: str, size: tuple[int, int]) -> list[Late
             )
         )
     return rows
+
+
+def _roofline(
+    run: _Run, subject: Subject, label: str, size: tuple[int, int], rows: list[LatencyResult]
+) -> RooflineResult:
+    """ONNX Runtime's per-node profile of ``subject`` at ``size`` against the roofs, and
+    the fastest fp32 latency of ``rows`` over its floor."""
+    from segmnv3.deploy.bench.roofline import profile_onnxruntime, roofline
+
+    path = run.files_of(subject, size).onnx()
+    runs = max(3, min(run.settings.repeats, 5))
+    trace = profile_onnxruntime(path, size, runs, run.workdir)
+    result = roofline(
+        subject.name,
+        label,
+        path,
+        trace,
+        run.roofs,
+        size=size,
+        model_macs=run.madds[subject.name][label],
+        runs=runs,
+    )
+    trace.unlink()
+    fp32 = [r for r in rows if r.model == subject.name and r.backend.precision == "fp32"]
+    fastest = min(fp32, key=lambda r: r.median_ms)
+    return dataclasses.replace(
+        result, fastest_backend=fastest.backend.name, fastest_ms=fastest.median_ms
+    )
 
 
 def _measure_memory(run: _Run, subject: Subject, size: tuple[int, int]) -> list[MemoryResult]:
