@@ -134,6 +134,8 @@ def test_quick_benchmark_json_has_every_field(tmp_path, synthetic_root):
         "video",
         "targets",
         "quick",
+        "roofs",
+        "rooflines",
     } <= set(raw)
     result = BenchmarkResult.from_dict(raw)
     assert result.to_dict() == raw
@@ -163,6 +165,12 @@ def test_quick_benchmark_json_has_every_field(tmp_path, synthetic_root):
     assert all(20 < mb < 20000 for mb in memory.values())  # MB, whole process
     assert {t.name for t in TARGETS} == set(result.targets.results)
     assert result.video.frames > 0 and result.video.end_to_end_fps > 0
-    for name in ("bench.md", "latency_vs_madds.png", "latency_half_full.png"):
+    assert result.roofs.fp32_gmacs > 0 and result.roofs.dram_gbps > 0
+    assert [(r.model, r.resolution) for r in result.rooflines] == [
+        (names[0], "half"),
+        (names[0], "full"),
+    ]
+    assert all(0 < r.floor_cache_ms <= r.fastest_ms for r in result.rooflines)
+    for name in ("bench.md", "latency_vs_madds.png", "latency_half_full.png", "roofline.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert not list(tmp_path.glob(".*tmp*"))  # every report file was published whole

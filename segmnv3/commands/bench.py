@@ -15,6 +15,9 @@ EXAMPLES = """examples:
   segmnv3 bench --quick --output outputs/bench-ci   # tiny sizes and repeats, for CI
 
 Writes bench.json, bench.md, latency_vs_madds.png and latency_half_full.png to --output.
+Each run first measures this CPU's one-thread roofs (fp32 / bf16 / int8 GEMM, cache and
+DRAM copy bandwidth: `segmnv3 profile --roofs`); "% of measured fp32 GEMM" and the
+compute floors use them (the assumed FMA peak stays as a labelled second column).
 Baselines timed in the same rounds: torchvision lraspp_mobilenet_v3_large and smp
 DeepLabV3+ (timm MobileNetV3-Large encoder), both with random weights (latency does not
 depend on the weights). Run it on a quiet machine: `uptime` load is printed in the report. With the mobile extra,
@@ -73,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fma-units",
         type=positive_int,
         default=2,
-        help="AVX-512 FMA pipes per core, for the compute floor",
+        help="AVX-512 FMA pipes per core, for the assumed-peak column only "
+        "(floors use the measured GEMM rate)",
     )
     parser.add_argument("--no-video", action="store_true", help="skip the video FPS figure")
 

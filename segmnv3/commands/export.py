@@ -36,7 +36,7 @@ fp16-litert stores fp16 weights; the fp16 / int8 files also write their fp32 fil
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from segmnv3.commands.arg_types import positive_int
     from segmnv3.commands.model_args import add_model_arguments
-    from segmnv3.deploy import FORMATS
+    from segmnv3.deploy.export.formats import FORMAT_NAMES
 
     add_model_arguments(parser)
     parser.set_defaults(resolution="512x1024")
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         nargs="+",
         default=["onnx"],
-        choices=FORMATS,
+        choices=FORMAT_NAMES,
         help="files to write (ONNX is always written: the others start from it)",
     )
     parser.add_argument("--output", default="outputs/export", help="output folder")
@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--int8-recipe",
         default="tuned",
         choices=("tuned", "naive"),
-        help="int8 choices (deploy/export/quantize.py RECIPES)",
+        help="int8 choices (deploy/export/quantize.py recipes)",
     )
 
 

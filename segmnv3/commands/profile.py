@@ -9,6 +9,7 @@ EXAMPLES = """examples:
   segmnv3 profile                      # every paper config in configs/
   segmnv3 profile --config configs/table7_row08_v3large_rf2_lraspp_f128_os16.yaml
   segmnv3 profile --config my.yaml --json outputs/profile.json
+  segmnv3 profile --roofs              # measured GEMM rates and copy bandwidth of this CPU
 """
 
 
@@ -20,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="config file (repeatable); default: all paper rows",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument(
+        "--roofs",
+        action="store_true",
+        help="measure this CPU's one-thread roofs instead (fp32 / bf16 / int8 GEMM rates, "
+        "cache and DRAM copy bandwidth; ~5 s) and print them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from segmnv3.commands.zoo import format_table, paper_configs, profile_config
     from segmnv3.engine.config import load_config
 
+    if args.roofs:
+        return _roofs(args.json)
     paths = [Path(p) for p in args.config] if args.config else paper_configs()
     configs = [load_config(p) for p in paths]  # all errors before any work
     progress = tqdm(
@@ -46,4 +55,21 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps([asdict(e) for e in entries], indent=2))
         print(f"wrote {args.json}")
+    return 0
+
+
+def _roofs(json_path: str | None) -> int:
+    import json
+    from pathlib import Path
+
+    from segmnv3.core.files import write_text_atomic
+    from segmnv3.core.schema import to_plain
+    from segmnv3.deploy.bench.roofs import measure_roofs, roofs_lines
+
+    roofs = measure_roofs()
+    print("\n".join(roofs_lines(roofs)))
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(Path(json_path), json.dumps(to_plain(roofs), indent=2))
+        print(f"wrote {json_path}")
     return 0

@@ -4,6 +4,15 @@ Every config section is a dataclass with the paper's recipe as defaults that val
 itself in ``__post_init__``; ``from_dict`` converts YAML values to the annotated types
 (tuples from lists, floats from ints, ``Literal`` choices checked) and names the source
 and key of anything it cannot use. A typo never silently falls back to a default.
+``to_plain`` is the inverse: ``from_dict(cls, to_plain(value)) == value``.
+
+Two hooks keep a JSON form that is not a mirror of the dataclass:
+
+* a class with a ``to_plain()`` method and a ``from_plain(value)`` classmethod is stored
+  as whatever they make (``Backend`` as its name);
+* a field with ``metadata=FLAT`` is stored in its parent's mapping: a dataclass field's
+  keys sit beside the parent's own, and a ``dict`` field takes every key the parent's
+  other fields do not name.
 """
 
 from __future__ import annotations
@@ -16,6 +25,13 @@ from typing import Any, TypeVar
 from segmnv3.core.errors import ConfigError
 
 T = TypeVar("T")
+
+FLAT = {"flat": True}
+"""Field metadata: store this field's keys in the parent mapping (see the module docstring)."""
+
+
+def _is_flat(field: dataclasses.Field) -> bool:
+    return bool(field.metadata.get("flat"))
 
 
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
@@ -36,6 +52,7 @@ def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = 
             f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}"
         )
     hints = typing.get_type_hints(cls)
+    data = _unflatten(cls, hints, data)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
@@ -54,8 +71,17 @@ def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = 
 
 def to_plain(value: Any) -> Any:
     """A dataclass (or nested values) as plain dicts and lists: YAML/JSON-safe."""
+    if hasattr(value, "to_plain") and not isinstance(value, type):
+        return value.to_plain()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
+        plain: dict[str, Any] = {}
+        for field in dataclasses.fields(value):
+            item = to_plain(getattr(value, field.name))
+            if _is_flat(field):
+                plain.update(item)
+            else:
+                plain[field.name] = item
+        return plain
     if isinstance(value, dict):
         return {k: to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -63,9 +89,32 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def _unflatten(cls: type, hints: dict[str, Any], data: dict) -> dict:
+    """``data`` with the keys of each ``FLAT`` field gathered under that field's name."""
+    fields = dataclasses.fields(cls)
+    flat = [f for f in fields if _is_flat(f)]
+    if not flat:
+        return data
+    data = dict(data)
+    own = {f.name for f in fields if not _is_flat(f)}
+    for field in flat:
+        hint = hints[field.name]
+        if dataclasses.is_dataclass(hint):
+            keys = {f.name for f in dataclasses.fields(hint)}
+        else:  # a mapping: every key no other field names
+            keys = set(data) - own - {f.name for f in flat}
+        data[field.name] = {k: data.pop(k) for k in list(data) if k in keys}
+    return data
+
+
 def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
     """Convert a YAML value to the annotated type, or raise ConfigError naming ``key``."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if isinstance(hint, type) and hasattr(hint, "from_plain"):
+        try:
+            return hint.from_plain(value)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{source}: {key}: {error}") from None
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, source=source, prefix=f"{key}.")
     if origin in (typing.Union, types.UnionType):
@@ -76,6 +125,14 @@ def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
         return value
     if origin in (tuple, list):
         return _coerce_sequence(origin, args, value, source, key)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {key} must be a mapping, got {value!r}")
+        key_hint, value_hint = args or (Any, Any)
+        return {
+            _coerce(key_hint, k, source, key): _coerce(value_hint, v, source, f"{key}.{k}")
+            for k, v in value.items()
+        }
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and (

@@ -5,7 +5,8 @@ Everything here maps a BGR uint8 image or an NCHW float32 batch to per-pixel log
 train-id labels. Subpackages, by what a reader looks for:
 
 - ``runtimes``: the ``Backend`` value, predictors and ``build_predictor``.
-- ``export``: ONNX / OpenVINO export, parity, int8 quantization, the export bundle.
+- ``export``: the table of deploy files (``formats``), their writers, parity, int8, the
+  export bundle.
 - ``bench``: the CPU benchmark: subjects, timing, memory, typed results, report.
 - ``inference``: preprocessing, sources, sinks and the pipelined stream (``segmnv3 infer``).
 - ``model``: ``DeployModel`` (a network plus its checkpoint's data contract).
@@ -14,17 +15,3 @@ The pieces are imported lazily by the CLI commands (``infer``, ``export``, ``ben
 that ``--help`` stays instant. deploy/ imports nothing from ``segmnv3.engine`` or
 ``segmnv3.commands``.
 """
-
-# Files `segmnv3 export --format` writes (here, not in export/, so that --help needs no torch).
-# LiteRT / ExecuTorch (the phone files, XNNPACK) need the `mobile` extra.
-FORMATS = (
-    "onnx",
-    "openvino",
-    "int8-onnxruntime",
-    "int8-openvino",
-    "litert",
-    "fp16-litert",
-    "int8-litert",
-    "executorch",
-    "int8-executorch",
-)

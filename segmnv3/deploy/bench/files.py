@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from segmnv3.deploy.bench.subjects import Subject
-from segmnv3.deploy.runtimes.backend import Backend
+from segmnv3.deploy.runtimes.backend import ONNXRUNTIME, Backend
 
 
 class BenchFiles:
-    """Graph files of one subject at one size under ``workdir``.
+    """Graph files of one subject at one size under ``workdir``, made on first use.
 
-    Names: ``<subject>_<H>x<W>.onnx`` (fp32, ONNX Runtime and OpenVINO),
-    ``<subject>_<H>x<W>_<recipe>_int8.onnx`` / ``.xml`` (ONNX Runtime / OpenVINO int8;
-    ``openvino-int8`` and ``openvino-int8-bf16`` share one file); for the phone
-    runtimes ``<subject>_<H>x<W>.tflite`` / ``.pte`` (fp32), ``_fp16.tflite`` and
-    ``_<recipe>_int8.tflite`` / ``.pte``.
+    Each backend runs ``export.formats.format_for(backend)``: the ``.onnx`` for ONNX
+    Runtime and OpenVINO fp32 / bf16, ``_<recipe>_int8.onnx`` / ``.xml`` for their int8
+    (``openvino-int8`` and ``openvino-int8-bf16`` share one file), ``.tflite`` /
+    ``_fp16.tflite`` / ``_<recipe>_int8.tflite`` and ``.pte`` / ``_<recipe>_int8.pte``
+    for the phone runtimes; names ``<subject>_<H>x<W>...`` (``formats.Format.path``).
 
     Args:
         subject: the network.
@@ -27,71 +27,26 @@ class BenchFiles:
     def __init__(
         self, subject: Subject, size: tuple[int, int], workdir: Path, calibration: list[Path]
     ):
+        from segmnv3.deploy.export.writers import Artifacts, Job
+
         self.subject, self.size, self.calibration = subject, size, calibration
         self.stem = workdir / f"{subject.name}_{size[0]}x{size[1]}"
-        self._made: set[Path] = set()
+        job = Job(subject.model, size, calibration, subject.data)
+        self.artifacts = Artifacts(job, self.stem, recipe_in_name=True)
 
     def onnx(self) -> Path:
         """The fp32 ONNX file (exported on first use)."""
-        from segmnv3.deploy.export.graphs import export_onnx
-
-        path = self.stem.with_suffix(".onnx")
-        if path not in self._made:
-            export_onnx(self.subject.model, path, self.size)
-            self._made.add(path)
-        return path
+        return self.graph(ONNXRUNTIME)
 
     def graph(self, backend: Backend) -> Path:
-        """The file ``backend`` runs (quantized on first use for int8 backends)."""
-        from segmnv3.deploy.export.quantize import quantize_onnxruntime, quantize_openvino
+        """The file ``backend`` runs (exported / quantized on first use).
 
-        if backend.runtime == "eager":
-            raise ValueError("the eager backend runs the module, not a file")
-        if backend.is_mobile:
-            return self._mobile(backend)
-        if not backend.is_int8:
-            return self.onnx()
-        suffix = ".onnx" if backend.runtime == "onnxruntime" else ".xml"
-        path = Path(f"{self.stem}_{backend.int8_recipe}_int8{suffix}")
-        if path not in self._made:
-            quantize = (
-                quantize_onnxruntime if backend.runtime == "onnxruntime" else quantize_openvino
-            )
-            quantize(
-                self.onnx(),
-                path,
-                self.calibration,
-                self.size,
-                backend.int8_recipe,
-                data=self.subject.data,
-            )
-            self._made.add(path)
-        return path
+        Raises:
+            ValueError: the eager backend (it runs the module).
+        """
+        from segmnv3.deploy.export.formats import format_for
 
-    def _mobile(self, backend: Backend) -> Path:
-        """The ``.tflite`` / ``.pte`` file of a LiteRT / ExecuTorch backend (made on first use)."""
-        from segmnv3.deploy.export import mobile, quantize_mobile
-
-        tag = {"fp32": "", "fp16": "_fp16", "int8": f"_{backend.int8_recipe}_int8"}
-        path = Path(f"{self.stem}{tag[backend.precision]}{mobile.SUFFIXES[backend.runtime]}")
-        if path in self._made:
-            return path
-        model, size, data = self.subject.model, self.size, self.subject.data
-        if backend.precision == "fp32":
-            mobile.export_fp32(backend.runtime, model, path, size)
-        elif backend.precision == "fp16":
-            mobile.litert_fp16(self._mobile(Backend("litert")), path)
-        elif backend.runtime == "litert":  # int8 starts from the fp32 file
-            fp32 = self._mobile(Backend("litert"))
-            recipe = backend.int8_recipe
-            quantize_mobile.quantize_litert(fp32, path, self.calibration, size, recipe, data=data)
-        else:  # int8 ExecuTorch starts from the module (PT2E)
-            recipe = backend.int8_recipe
-            quantize_mobile.quantize_executorch(
-                model, path, self.calibration, size, recipe, data=data
-            )
-        self._made.add(path)
-        return path
+        return self.artifacts.path(format_for(backend), backend.int8_recipe or "tuned")
 
     def checkpoint(self) -> Path:
         """A checkpoint of the subject (model and data config) for the eager memory probe."""

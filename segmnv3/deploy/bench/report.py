@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from segmnv3.core.files import atomic_path, write_text_atomic
-from segmnv3.core.optional import pyplot
+from segmnv3.core.files import write_text_atomic
+from segmnv3.deploy.bench.charts import charts
 from segmnv3.deploy.bench.results import BenchmarkResult
+from segmnv3.deploy.bench.roofs import roofs_lines
 from segmnv3.deploy.bench.targets import TARGETS
 
 
@@ -20,6 +21,8 @@ def markdown(result: BenchmarkResult) -> str:
     lines = _header(result) + _models_table(result)
     for label, size in result.sizes.items():
         lines += _latency_table(result, label, size)
+    for roofline in result.rooflines:
+        lines += roofline_table(roofline)
     lines += [
         "",
         "## Peak resident memory, one image at the largest size (fresh process)",
@@ -43,11 +46,14 @@ def markdown(result: BenchmarkResult) -> str:
 
 def _header(result: BenchmarkResult) -> list[str]:
     cpu, load = result.cpu, result.load_average
+    roofs = [] if result.roofs is None else ["", "Measured roofs (one thread):", ""]
+    roofs += [f"- {line}" for line in (roofs_lines(result.roofs) if result.roofs else [])]
     return [
         "# segmnv3 CPU benchmark",
+        *roofs,
         "",
-        f"CPU: {cpu.model_name}; {result.threads} thread(s); fp32 peak "
-        f"{cpu.peak_fp32_gmacs:.1f} GMAC/s = {cpu.method}; int8 VNNI peak "
+        f"{result.threads} thread(s). Assumed fp32 peak (not measured; a second figure "
+        f"only) {cpu.peak_fp32_gmacs:.1f} GMAC/s = {cpu.method}; assumed int8 VNNI peak "
         f"{_fmt(cpu.peak_int8_vnni_gmacs, '.1f')} GMAC/s. Load average (1 min) before / "
         f"after: {load['before'][0]:.2f} / {load['after'][0]:.2f} (shared machine: timings "
         "are noisy; all backends were timed interleaved, round after round, so they share "
@@ -62,11 +68,11 @@ def _models_table(result: BenchmarkResult) -> list[str]:
         "",
         "## Models (ours / paper Table 7-8)",
         "",
-        "| model | params | MAdds half | MAdds full | fp32 floor half / full | paper mIoU "
-        "| paper CPU(f) | paper CPU(h) |",
+        "| model | params | MAdds half | MAdds full | compute floor half / full (MAdds / "
+        "measured fp32 GEMM rate) | paper mIoU | paper CPU(f) | paper CPU(h) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    peak = result.cpu.peak_fp32_gmacs * 1e9  # MAC/s: the floor is MAdds / peak
+    peak = result.fp32_roof_gmacs * 1e9  # MAC/s: the floor is MAdds / roof
     for m in result.models:
         p = m.paper
         half, full = m.madds.get("half", 0), m.madds.get("full", 0)
@@ -92,8 +98,9 @@ def _latency_table(result: BenchmarkResult, label: str, size: tuple[int, int]) -
         f"## Latency at {label} resolution ({size[0]}x{size[1]})",
         "",
         "| model | backend | median ms | p90 ms | min ms | CPU/wall | x torchvision eager "
-        "| GMAC/s | % fp32 peak | argmax agreement with eager | paper Pixel 3 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| GMAC/s | % of measured fp32 GEMM | % of assumed FMA peak "
+        "| argmax agreement with eager | paper Pixel 3 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     papers = {m.name: m.paper for m in result.models}
     for r in (r for r in result.latency if r.resolution == label):
@@ -102,9 +109,45 @@ def _latency_table(result: BenchmarkResult, label: str, size: tuple[int, int]) -
             f"| {r.model} | {r.backend} | {r.timing.median_ms:.1f} | {r.timing.p90_ms:.1f} "
             f"| {r.timing.min_ms:.1f} | {_fmt(r.timing.cpu_per_wall)} "
             f"| {r.ratio_to_torchvision_eager:.3f} "
-            f"| {r.gmacs_per_s:.1f} | {r.pct_fp32_peak:.1f} "
+            f"| {r.gmacs_per_s:.1f} | {_fmt(r.pct_fp32_roof, '.1f')} | {r.pct_fp32_peak:.1f} "
             f"| {100 * r.agreement_with_eager:.2f}% | {_fmt(paper, '.0f')} |"
         )
+    return lines
+
+
+def roofline_table(r) -> list[str]:
+    """One ``RooflineResult``: per op class, time against its floor, and fastest / floor."""
+    lines = [
+        "",
+        f"## Roofline: {r.model}, {r.resolution} ({r.size[0]}x{r.size[1]}), ONNX Runtime fp32 "
+        f"per-node profile (1 thread, median of {r.runs} runs)",
+        "",
+        "| op class | nodes | MMACs | MB moved | measured ms | floor ms (cache / DRAM bw) "
+        "| bound | measured / floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r.rows:
+        ratio = "-" if row.floor_cache_ms == 0 else f"{row.ms / row.floor_cache_ms:.1f}x"
+        lines.append(
+            f"| {row.op_class} | {row.nodes} | {row.macs / 1e6:.0f} | {row.bytes_moved / 1e6:.1f} "
+            f"| {row.ms:.2f} | {row.floor_cache_ms:.2f} / {row.floor_dram_ms:.2f} "
+            f"| {row.bound} | {ratio} |"
+        )
+    vs = r.fastest_vs_floor
+    fastest = (
+        ""
+        if vs is None
+        else f" Fastest fp32 runtime {r.fastest_backend}: {r.fastest_ms:.1f} ms = "
+        f"{vs[0]:.2f}x the cache-bandwidth floor, {vs[1]:.2f}x the DRAM-bandwidth floor."
+    )
+    lines += [
+        "",
+        f"Floor (sum of per-node bounds: max(MACs / fp32 GEMM rate, bytes / bandwidth); "
+        f"layout reorders 0): {r.floor_cache_ms:.1f} ms with cache-resident bandwidth, "
+        f"{r.floor_dram_ms:.1f} ms with DRAM bandwidth; profiled nodes sum to "
+        f"{r.profiled_ms:.1f} ms. MACs counted on the model graph: "
+        f"{r.counted_macs / 1e9:.3f} G (PyTorch profile: {r.model_macs / 1e9:.3f} G).{fastest}",
+    ]
     return lines
 
 
@@ -141,49 +184,3 @@ def write_report(result: BenchmarkResult, out_dir: Path) -> list[Path]:
     json_path = write_text_atomic(out_dir / "bench.json", json.dumps(result.to_dict(), indent=2))
     report = write_text_atomic(out_dir / "bench.md", markdown(result))
     return [json_path, report, *charts(result, out_dir)]
-
-
-def charts(result: BenchmarkResult, out_dir: Path) -> list[Path]:
-    """Latency vs MAdds per backend (log-log), and half/full bars of the first model.
-
-    None are drawn without matplotlib (a warning names the ``plots`` extra).
-    """
-    plt = pyplot()
-    if plt is None:
-        return []
-    madds = {m.name: m.madds for m in result.models}
-    figure, axis = plt.subplots(figsize=(8, 5.5))
-    for backend in sorted({r.backend.name for r in result.latency}):
-        rows = [r for r in result.latency if r.backend.name == backend]
-        xs = [madds[r.model][r.resolution] / 1e9 for r in rows]
-        axis.scatter(xs, [r.median_ms for r in rows], label=backend, s=28)
-    every = [v / 1e9 for m in madds.values() for v in m.values()]
-    span = [min(every), max(every)]
-    floor = [g / result.cpu.peak_fp32_gmacs * 1000 for g in span]  # ms at fp32 peak
-    axis.plot(span, floor, "k--", linewidth=1, label="compute floor (fp32 FMA peak)")
-    title = f"Latency vs MAdds ({result.threads} thread)"
-    axis.set(xscale="log", yscale="log", xlabel="GMAdds", ylabel="median latency (ms)", title=title)
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
-    scatter = _save(figure, out_dir / "latency_vs_madds.png")
-
-    first = result.models[0]
-    names = [b.name for b in first.backends]
-    figure, axis = plt.subplots(figsize=(9, 4.5))
-    width = 0.4
-    for shift, label in ((-width / 2, "half"), (width / 2, "full")):
-        rows = [result.latency_of(first.name, b, label) for b in first.backends]
-        values = [row.median_ms if row else 0 for row in rows]
-        axis.bar([i + shift for i in range(len(names))], values, width, label=label)
-    axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    axis.set(ylabel="median latency (ms)", title=f"{first.name}: half vs full resolution")
-    axis.legend()
-    return [scatter, _save(figure, out_dir / "latency_half_full.png")]
-
-
-def _save(figure, path: Path) -> Path:
-    plt = pyplot()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path

@@ -2,11 +2,13 @@
 
 For each resolution every (subject, backend) gets a predictor, then all of them are
 timed interleaved; each latency is reported as a ratio to torchvision's eager model
-measured in the same rounds, and as a fraction of the core's fp32 FMA peak.
+measured in the same rounds, and as a fraction of the one-thread fp32 GEMM rate measured
+at the start of the run (``roofs``; the assumed FMA peak stays as a labelled second figure).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from segmnv3.deploy.bench.results import (
     ModelResult,
     VideoResult,
 )
+from segmnv3.deploy.bench.roofline import RooflineResult
+from segmnv3.deploy.bench.roofs import Roofs, measure_roofs
 from segmnv3.deploy.bench.subjects import REFERENCE, Subject
 from segmnv3.deploy.bench.timing import agreement, cpu_peak, time_interleaved
 from segmnv3.deploy.runtimes import Backend, Predictor, build_predictor
@@ -66,7 +70,7 @@ class BenchSettings:
         repeats: timed rounds.
         calib_images: training images for int8 calibration.
         agreement_images: val images for the argmax agreement with eager.
-        fma_units: FMA pipes per core, for the compute floor.
+        fma_units: FMA pipes per core, for the assumed peak (a labelled second figure).
         quick: the CI mode (recorded in the result).
     """
 
@@ -90,6 +94,7 @@ class _Run:
     val_images: list[np.ndarray]
     workdir: Path
     cpu: CpuInfo
+    roofs: Roofs
     files: dict[tuple[str, tuple[int, int]], BenchFiles]
     params: dict[str, int]
     madds: dict[str, dict[str, int]]  # subject -> resolution label -> MAdds
@@ -132,14 +137,17 @@ def run_benchmark(
         val_images=[read_bgr(p, what="agreement image") for p in val_paths],
         workdir=workdir,
         cpu=cpu_peak(settings.fma_units),
+        roofs=measure_roofs(),
         files={},
         params={},
         madds={s.name: {} for s in subjects},
     )
     load_before = os.getloadavg()
-    latency = []
+    latency, rooflines = [], []
     for label, size in settings.sizes.items():
-        latency += _bench_resolution(run, label, size)
+        rows = _bench_resolution(run, label, size)
+        latency += rows
+        rooflines += [_roofline(run, s, label, size, rows) for s in subjects if not s.baseline]
     largest = max(settings.sizes.values(), key=lambda s: s[0] * s[1])
     memory = _measure_memory(run, subjects[0], largest)
     return BenchmarkResult(
@@ -156,6 +164,8 @@ def run_benchmark(
         memory=memory,
         video=video(subjects[0]) if video else None,
         quick=settings.quick,
+        roofs=run.roofs,
+        rooflines=rooflines,
     )
 
 
@@ -172,7 +182,7 @@ def _predictors(run: _Run, subject: Subject, size: tuple[int, int]) -> dict[Back
 
 
 def _bench_resolution(run: _Run, label: str, size: tuple[int, int]) -> list[LatencyResult]:
-    """Every (subject, backend) at one size: latency, ratio, % of peak, argmax agreement."""
+    """Every (subject, backend) at one size: latency, ratio, % of roof, argmax agreement."""
     from segmnv3.deploy.inference.preprocess import to_input
     from segmnv3.models.profile import profile
 
@@ -193,7 +203,7 @@ def _bench_resolution(run: _Run, label: str, size: tuple[int, int]) -> list[Late
         )
     data = {s.name: s.data for s in run.subjects}
     reference_ms = timings[REFERENCE].median_ms
-    peak = run.cpu.peak_fp32_gmacs * 1e9
+    peak, roof = run.cpu.peak_fp32_gmacs * 1e9, run.roofs.fp32_gmacs * 1e9
     rows = []
     for (name, backend), timing in timings.items():
         batches = [to_input(image, size, data[name]) for image in run.val_images]
@@ -214,9 +224,38 @@ def _bench_resolution(run: _Run, label: str, size: tuple[int, int]) -> list[Late
                 gmacs_per_s=macs_per_s / 1e9,
                 pct_fp32_peak=100 * macs_per_s / peak,
                 agreement_with_eager=same,
+                pct_fp32_roof=100 * macs_per_s / roof,
             )
         )
     return rows
+
+
+def _roofline(
+    run: _Run, subject: Subject, label: str, size: tuple[int, int], rows: list[LatencyResult]
+) -> RooflineResult:
+    """ONNX Runtime's per-node profile of ``subject`` at ``size`` against the roofs, and
+    the fastest fp32 latency of ``rows`` over its floor."""
+    from segmnv3.deploy.bench.roofline import profile_onnxruntime, roofline
+
+    path = run.files_of(subject, size).onnx()
+    runs = max(3, min(run.settings.repeats, 5))
+    trace = profile_onnxruntime(path, size, runs, run.workdir)
+    result = roofline(
+        subject.name,
+        label,
+        path,
+        trace,
+        run.roofs,
+        size=size,
+        model_macs=run.madds[subject.name][label],
+        runs=runs,
+    )
+    trace.unlink()
+    fp32 = [r for r in rows if r.model == subject.name and r.backend.precision == "fp32"]
+    fastest = min(fp32, key=lambda r: r.median_ms)
+    return dataclasses.replace(
+        result, fastest_backend=fastest.backend.name, fastest_ms=fastest.median_ms
+    )
 
 
 def _measure_memory(run: _Run, subject: Subject, size: tuple[int, int]) -> list[MemoryResult]:

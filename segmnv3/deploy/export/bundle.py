@@ -1,5 +1,7 @@
 """``segmnv3 export`` end to end: ONNX, OpenVINO IR, LiteRT, ExecuTorch and int8 files, each
-with its report (the phone files: ``mobile_bundle``).
+with its report. Which files exist, how each is written and named, and which backend
+checks it: ``formats.FORMATS`` (the formats asked for, and those they need, are written
+in its order).
 
 fp32 exports must pass ``ParityThresholds`` (max |logit diff| <= 1e-3 x logit scale,
 argmax agreement >= 99.9%) on real images, or the export fails. int8 files are lossy by
@@ -16,17 +18,14 @@ from pathlib import Path
 
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import write_text_atomic
-from segmnv3.deploy import FORMATS
 from segmnv3.deploy.export.accuracy import Int8Report, evaluate_int8
-from segmnv3.deploy.export.graphs import export_onnx, export_openvino
-from segmnv3.deploy.export.mobile import LAYOUTS
-from segmnv3.deploy.export.mobile_bundle import export_mobile, mobile_lossy, mobile_parity
+from segmnv3.deploy.export.formats import FORMAT_NAMES, FORMATS, Format, format_named
 from segmnv3.deploy.export.parity import ParityReport, check_parity
-from segmnv3.deploy.export.quantize import quantize_onnxruntime, quantize_openvino
+from segmnv3.deploy.export.writers import Artifacts, Job
 from segmnv3.deploy.images import check_model_fits_data, dataset_images, read_bgr, synthetic_root
 from segmnv3.deploy.model import DeployModel
-from segmnv3.deploy.runtimes import Backend, build_predictor
-from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO
+from segmnv3.deploy.runtimes import build_predictor
+from segmnv3.deploy.runtimes.backend import EAGER, Recipe
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,8 @@ class ExportSettings:
 
     Attributes:
         size: network input (H, W) of the exported graphs.
-        formats: files to write (``FORMATS``); ONNX is always written.
+        formats: ``formats.FORMAT_NAMES`` to write; ONNX is always written, and so is
+            the file each format needs (``Format.needs``).
         data_root: Cityscapes-layout images for parity, calibration and val mIoU; None
             generates a temporary synthetic set.
         dynamic: dynamic batch/height/width (models with ``global`` pooling only).
@@ -55,14 +55,14 @@ class ExportSettings:
     parity_images: int = 4
     calib_images: int = 16
     val_images: int = 50
-    recipe: str = "tuned"
+    recipe: Recipe = "tuned"
     threads: int = 1
     photos: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.formats) - set(FORMATS))
+        unknown = sorted(set(self.formats) - set(FORMAT_NAMES))
         if unknown:
-            raise ValueError(f"export formats {unknown}: choose from {list(FORMATS)}")
+            raise ValueError(f"export formats {unknown}: choose from {list(FORMAT_NAMES)}")
 
 
 @dataclass
@@ -112,26 +112,22 @@ def export_bundle(model: DeployModel, out_dir: Path, settings: ExportSettings) -
         else:
             val = max(settings.parity_images, settings.val_images)
             data_root = synthetic_root(stack, size, settings.calib_images, val)
-        onnx_path = export_onnx(
-            model.module, stem.with_suffix(".onnx"), size, dynamic=settings.dynamic
-        )
-        result.files["onnx"] = onnx_path
-        if "openvino" in settings.formats:
-            result.files["openvino"] = export_openvino(onnx_path, stem.with_suffix(".xml"))
         calibration = dataset_images(data_root, "train", settings.calib_images)
-        result.files.update(export_mobile(model, stem, settings.formats, calibration, settings))
-        result.layouts = _layouts(result.files)
+        job = Job(model.module, size, calibration, model.data, settings.dynamic)
+        artifacts = Artifacts(job, stem)
+        wanted = {"onnx", *settings.formats}
+        for fmt in (f for f in FORMATS if f.name in wanted):
+            artifacts.path(fmt, settings.recipe)
+        result.files = {name: path for (name, _), path in artifacts.made.items()}
+        result.layouts = {name: format_named(name).file.layout for name in result.files}
         result.parity = _check_fp32(model, result.files, data_root, settings)
         for report in result.parity:
             print(report.line())
-        for runtime in ("onnxruntime", "openvino"):
-            if f"int8-{runtime}" in settings.formats:
-                report = _export_int8(model, runtime, result, data_root, settings)
+        for fmt in (format_named(name) for name in result.files):
+            if fmt.lossy:
+                report = _check_lossy(model, fmt, result.files, data_root, settings)
                 print(report.line())
                 result.int8.append(report)
-        for report in mobile_lossy(result.files, data_root, model, settings):
-            print(report.line())
-            result.int8.append(report)
     result.report = write_text_atomic(
         Path(f"{stem}_export.json"), json.dumps(result.to_dict(), indent=2, default=float)
     )
@@ -146,61 +142,43 @@ def export_bundle(model: DeployModel, out_dir: Path, settings: ExportSettings) -
 def _check_fp32(
     model: DeployModel, files: dict[str, Path], data_root: Path, settings: ExportSettings
 ) -> list[ParityReport]:
-    """Parity of each fp32 file (ONNX Runtime on the ONNX, OpenVINO on the IR) with eager."""
+    """Parity with eager of each fp32 file, run by its format's backend."""
     paths = dataset_images(data_root, "val", settings.parity_images)
     frames = [read_bgr(p, what="parity image") for p in paths]
     reference = build_predictor(EAGER, model.module, threads=settings.threads)
-    candidates = [(ONNXRUNTIME, files["onnx"])]
-    if "openvino" in files:
-        candidates.append((OPENVINO, files["openvino"]))
-    reports = [
+    fp32 = [format_named(name) for name in files if not format_named(name).lossy]
+    return [
         check_parity(
             reference,
-            build_predictor(backend, path, threads=settings.threads),
+            build_predictor(fmt.backend, files[fmt.name], threads=settings.threads),
             frames,
             settings.size,
             data=model.data,
         )
-        for backend, path in candidates
+        for fmt in fp32
     ]
-    return reports + mobile_parity(reference, files, frames, model, settings)
 
 
-def _layouts(files: dict[str, Path]) -> dict[str, dict[str, str]]:
-    """Input / output layout of each file written (ONNX and OpenVINO: ``graphs``)."""
-    onnx = {"input": "NCHW (N, 3, H, W) float32", "output": "NHWC (N, H, W, C) float32"}
-    return {
-        kind: LAYOUTS.get(kind.removeprefix("int8-").removeprefix("fp16-"), onnx) for kind in files
-    }
-
-
-def _export_int8(
+def _check_lossy(
     model: DeployModel,
-    runtime: str,
-    result: ExportResult,
+    fmt: Format,
+    files: dict[str, Path],
     data_root: Path,
     settings: ExportSettings,
 ) -> Int8Report:
-    """Quantize for one runtime, write ``<stem>_int8.onnx`` / ``.xml``, report its accuracy."""
-    onnx_path, size = result.files["onnx"], settings.size
-    calibration = dataset_images(data_root, "train", settings.calib_images)
-    suffix, quantize = (
-        (".onnx", quantize_onnxruntime) if runtime == "onnxruntime" else (".xml", quantize_openvino)
-    )
-    target = onnx_path.with_name(f"{onnx_path.stem}_int8{suffix}")
-    path = quantize(onnx_path, target, calibration, size, settings.recipe, data=model.data)
-    result.files[f"int8-{runtime}"] = path
-    backend = Backend(runtime, "int8", settings.recipe)
-    fp32 = build_predictor(ONNXRUNTIME, onnx_path, threads=settings.threads)
-    int8 = build_predictor(backend, path, threads=settings.threads)
+    """An fp16 / int8 file against the fp32 file it needs: argmax agreement, val mIoU."""
+    reference = format_named(fmt.needs)
+    fp32 = build_predictor(reference.backend, files[reference.name], threads=settings.threads)
+    backend = fmt.backend_for(settings.recipe)
+    candidate = build_predictor(backend, files[fmt.name], threads=settings.threads)
     return evaluate_int8(
         fp32,
-        int8,
+        candidate,
         data_root,
         "val",
-        size,
+        settings.size,
         limit=settings.val_images,
-        recipe=settings.recipe,
+        recipe=settings.recipe if backend.is_int8 else "weights",
         data=model.data,
         photos=settings.photos,
     )

@@ -5,7 +5,8 @@ library runs on x86, so these files are timed here as the closest proxy of the p
 Pixel 3 column. Like ``graphs``, an export is made for one input size (the paper's
 pooling kernel is baked in) and every file appears whole or not at all.
 
-Layouts (an app should not have to transpose what the file could take as it comes):
+Layouts (``formats.TFLITE`` / ``formats.PTE``; an app should not have to transpose what the
+file could take as it comes):
 
 * ``.tflite``: input ``(1, H, W, 3)`` float32 NHWC, output logits ``(1, H, W, C)``
   float32 NHWC. LiteRT is NHWC throughout and so is an Android ``Bitmap`` (interleaved
@@ -37,15 +38,6 @@ import torch
 
 from segmnv3.core.files import atomic_path, write_bytes_atomic
 from segmnv3.core.optional import require
-
-LAYOUTS = {
-    "litert": {"input": "NHWC (1, H, W, 3) float32", "output": "NHWC (1, H, W, C) float32"},
-    "executorch": {"input": "NCHW (1, 3, H, W) float32", "output": "NCHW (1, C, H, W) float32"},
-}
-"""What each phone file takes and returns (int8 LiteRT files: see ``quantize_mobile``)."""
-
-SUFFIXES = {"litert": ".tflite", "executorch": ".pte"}
-"""The file each phone runtime loads."""
 
 
 class MobileWrapper(torch.nn.Module):
@@ -132,14 +124,6 @@ def export_executorch(
         lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         buffer = lowered.to_executorch().buffer
     return write_bytes_atomic(path, buffer)
-
-
-def export_fp32(
-    runtime: str, model: torch.nn.Module, path: str | Path, size: tuple[int, int]
-) -> Path:
-    """The fp32 file of a phone ``runtime`` (``litert`` or ``executorch``) for ``model``."""
-    export = export_litert if runtime == "litert" else export_executorch
-    return export(model, path, size)
 
 
 def litert_fp16(fp32_path: str | Path, path: str | Path) -> Path:

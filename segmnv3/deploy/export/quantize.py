@@ -5,7 +5,7 @@ named recipes, so that the naive baseline and the deliberate choices can be meas
 by side (``segmnv3 bench`` does so):
 
 * ``naive``: the library defaults, everything quantized (per-tensor for ONNX Runtime).
-* ``tuned``: the choices that made int8 faster here (see ``RECIPES`` comments): the
+* ``tuned``: the choices that made int8 faster here (see the comments of ``ONNXRUNTIME_RECIPES`` / ``OPENVINO_RECIPES``): the
   squeeze-excitation / gate ``Mul`` stays in float, weights are per-channel, activations
   uint8 (the U8S8 pair ONNX Runtime's VNNI kernels want).
 
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -27,37 +29,68 @@ from segmnv3.data.config import DataConfig
 from segmnv3.deploy.export.graphs import save_openvino_ir
 from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
 from segmnv3.deploy.quiet_openvino import import_nncf, import_openvino
+from segmnv3.deploy.runtimes.backend import Recipe
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
-RECIPES = {
-    "onnxruntime": {
-        "naive": {"per_channel": False, "activations": "int8", "float_ops": ()},
-        # Keep the SE / gate multiplies and the final resize in float: quantizing them adds
-        # Q/DQ pairs around large tensors that cost more than the int8 arithmetic saves.
-        "tuned": {"per_channel": True, "activations": "uint8", "float_ops": ("Mul", "Resize")},
-    },
-    "openvino": {
-        "naive": {"float_ops": (), "target_device": "ANY", "preset": "PERFORMANCE"},
-        # The SE multiply cannot fuse into the preceding depthwise conv in int8, and the
-        # final 19-channel bilinear resize is cheaper in float than as int8 with requant;
-        # leaving both (and the gate multiply) in float removes requantization round trips.
-        # Target CPU (not ANY) lets NNCF use the CPU plugin's fusing patterns. MIXED =
-        # asymmetric activations: hard-swish outputs lie in [-0.375, inf), and a symmetric
-        # grid wastes half its levels there (argmax agreement 96.7% -> 97.4% on a
-        # weakly trained row-8 model, same speed within noise).
-        "tuned": {
-            "float_ops": ("Multiply", "Interpolate"),
-            "target_device": "CPU",
-            "preset": "MIXED",
-        },
-    },
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OnnxRuntimeRecipe:
+    """ONNX Runtime static QDQ choices.
+
+    Attributes:
+        per_channel: one weight scale per output channel (else per tensor).
+        activations: activation type (``uint8``: the U8S8 pair of the VNNI kernels).
+        float_ops: ONNX op types left in float.
+    """
+
+    per_channel: bool
+    activations: Literal["int8", "uint8"]
+    float_ops: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenVinoRecipe:
+    """NNCF post-training choices.
+
+    Attributes:
+        float_ops: OpenVINO op types left in float (NNCF ``IgnoredScope``).
+        target_device: ``nncf.TargetDevice`` name.
+        preset: ``nncf.QuantizationPreset`` name (``MIXED``: asymmetric activations).
+    """
+
+    float_ops: tuple[str, ...]
+    target_device: Literal["ANY", "CPU"]
+    preset: Literal["PERFORMANCE", "MIXED"]
+
+
+ONNXRUNTIME_RECIPES: dict[Recipe, OnnxRuntimeRecipe] = {
+    "naive": OnnxRuntimeRecipe(per_channel=False, activations="int8"),
+    # Keep the SE / gate multiplies and the final resize in float: quantizing them adds
+    # Q/DQ pairs around large tensors that cost more than the int8 arithmetic saves.
+    "tuned": OnnxRuntimeRecipe(per_channel=True, activations="uint8", float_ops=("Mul", "Resize")),
+}
+OPENVINO_RECIPES: dict[Recipe, OpenVinoRecipe] = {
+    "naive": OpenVinoRecipe(float_ops=(), target_device="ANY", preset="PERFORMANCE"),
+    # The SE multiply cannot fuse into the preceding depthwise conv in int8, and the
+    # final 19-channel bilinear resize is cheaper in float than as int8 with requant;
+    # leaving both (and the gate multiply) in float removes requantization round trips.
+    # Target CPU (not ANY) lets NNCF use the CPU plugin's fusing patterns. MIXED =
+    # asymmetric activations: hard-swish outputs lie in [-0.375, inf), and a symmetric
+    # grid wastes half its levels there (argmax agreement 96.7% -> 97.4% on a
+    # weakly trained row-8 model, same speed within noise).
+    "tuned": OpenVinoRecipe(
+        float_ops=("Multiply", "Interpolate"), target_device="CPU", preset="MIXED"
+    ),
 }
 
 
-def _check_recipe(runtime: str, recipe: str) -> dict:
-    if recipe not in RECIPES[runtime]:
-        raise ValueError(f"int8 recipe {recipe!r}: use one of {sorted(RECIPES[runtime])}")
-    return RECIPES[runtime][recipe]
+def recipe_of(recipes: dict[Recipe, T], recipe: str) -> T:
+    """``recipes[recipe]``, or a ValueError naming the valid recipes."""
+    if recipe not in recipes:
+        raise ValueError(f"int8 recipe {recipe!r}: use one of {sorted(recipes)}")
+    return recipes[recipe]
 
 
 def calibration_batches(
@@ -78,7 +111,7 @@ def quantize_onnxruntime(
     int8_path: Path,
     images: list[Path],
     size: tuple[int, int] | None,
-    recipe: str = "tuned",
+    recipe: Recipe = "tuned",
     data: DataConfig = DEFAULT_DATA,
 ) -> Path:
     """Static QDQ quantization with ONNX Runtime, calibrated (MinMax) on ``images``.
@@ -88,7 +121,7 @@ def quantize_onnxruntime(
         int8_path: destination.
         images: calibration image files (training split).
         size: network input (H, W).
-        recipe: a key of ``RECIPES["onnxruntime"]``.
+        recipe: a key of ``ONNXRUNTIME_RECIPES``.
         data: the model's data config (normalisation of the calibration images).
     """
     import onnx
@@ -100,7 +133,7 @@ def quantize_onnxruntime(
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    options = _check_recipe("onnxruntime", recipe)
+    options = recipe_of(ONNXRUNTIME_RECIPES, recipe)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -114,15 +147,15 @@ def quantize_onnxruntime(
         prepared = Path(scratch) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared))  # shape inference + BN/const folding
         graph = onnx.load(str(prepared)).graph
-        float_nodes = [n.name for n in graph.node if n.op_type in options["float_ops"]]
-        activation = QuantType.QUInt8 if options["activations"] == "uint8" else QuantType.QInt8
+        float_nodes = [n.name for n in graph.node if n.op_type in options.float_ops]
+        activation = QuantType.QUInt8 if options.activations == "uint8" else QuantType.QInt8
         with atomic_path(int8_path) as temporary:
             quantize_static(
                 str(prepared),
                 str(temporary),
                 Reader(),
                 quant_format=QuantFormat.QDQ,
-                per_channel=options["per_channel"],
+                per_channel=options.per_channel,
                 activation_type=activation,
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=float_nodes,
@@ -135,7 +168,7 @@ def quantize_openvino(
     xml_path: Path,
     images: list[Path],
     size: tuple[int, int] | None,
-    recipe: str = "tuned",
+    recipe: Recipe = "tuned",
     data: DataConfig = DEFAULT_DATA,
 ) -> Path:
     """NNCF post-training quantization of an OpenVINO model, saved as int8 IR (atomically)."""
@@ -145,17 +178,17 @@ def quantize_openvino(
     ov = import_openvino()
 
     nncf.set_log_level(logging.ERROR)  # one INFO line per ignored node otherwise
-    options = _check_recipe("openvino", recipe)
+    options = recipe_of(OPENVINO_RECIPES, recipe)
     model = ov.Core().read_model(str(fp32_path))
     batches = list(calibration_batches(images, size, data))
-    ignored = nncf.IgnoredScope(types=list(options["float_ops"])) if options["float_ops"] else None
+    ignored = nncf.IgnoredScope(types=list(options.float_ops)) if options.float_ops else None
     with preserved_signal_stack():
         quantized = nncf.quantize(
             model,
             nncf.Dataset(batches),
             subset_size=len(batches),
             ignored_scope=ignored,
-            target_device=nncf.TargetDevice[options["target_device"]],
-            preset=nncf.QuantizationPreset[options["preset"]],
+            target_device=nncf.TargetDevice[options.target_device],
+            preset=nncf.QuantizationPreset[options.preset],
         )
     return save_openvino_ir(quantized, xml_path)

@@ -205,13 +205,15 @@ class PredictorCache:
         return self.cache[key]
 
     def _build(self, size: tuple[int, int]) -> Predictor:
-        from segmnv3.deploy.export import mobile
+        from segmnv3.deploy.export.formats import format_for
         from segmnv3.deploy.export.graphs import export_onnx
+        from segmnv3.deploy.export.writers import Job
 
         source, runtime = self.model, self.backend.runtime
         if self.backend.is_mobile:
-            path = self.workdir / f"logits_{size[0]}x{size[1]}{mobile.SUFFIXES[runtime]}"
-            source = mobile.export_fp32(runtime, self.model, path, size)
+            fmt = format_for(self.backend)
+            path = self.workdir / f"logits_{size[0]}x{size[1]}{fmt.file.suffix}"
+            source = fmt.write(Job(self.model, size), None, "tuned", path)
         elif runtime != "eager":
             path = self.workdir / f"labels_{size[0]}x{size[1]}.onnx"
             source = export_onnx(self.model, path, size, output="labels")

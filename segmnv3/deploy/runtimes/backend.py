@@ -3,7 +3,7 @@
 A backend is three choices, not a string to decode: the runtime (eager PyTorch, ONNX
 Runtime, OpenVINO, and the phone runtimes LiteRT and ExecuTorch, both on XNNPACK), the
 precision of its arithmetic, and for int8 the quantization
-recipe (``segmnv3.deploy.export.quantize.RECIPES``) plus the precision of the parts left
+recipe (``segmnv3.deploy.export.quantize``: ``ONNXRUNTIME_RECIPES``, ...) plus the precision of the parts left
 in float. ``Backend.name`` gives the short label of reports and ``--backend`` flags
 (``openvino-int8-bf16``); ``Backend.from_name`` reads one back at the CLI / JSON boundary.
 
@@ -94,6 +94,17 @@ class Backend:
         if name not in known:
             raise ValueError(f"unknown backend {name!r}; valid names: {', '.join(known)}")
         return known[name]
+
+    def to_plain(self) -> str:
+        """The JSON form (``core.schema.to_plain``): the name."""
+        return self.name
+
+    @classmethod
+    def from_plain(cls, value: str) -> Backend:
+        """The backend of a JSON name (``core.schema.from_dict``)."""
+        if not isinstance(value, str):
+            raise TypeError(f"a backend is named by a string, got {value!r}")
+        return cls.from_name(value)
 
     def __str__(self) -> str:
         return self.name

@@ -2,7 +2,7 @@
 
 Both run on XNNPACK with an explicit thread count (ExecuTorch's pool is process-wide and
 otherwise sized from the machine's cores). They take the project's NCHW float32 batch
-and the layouts of ``deploy.export.mobile.LAYOUTS``: the LiteRT file takes NHWC, so the
+and the layouts of ``deploy.export.formats`` (``TFLITE``, ``PTE``): the LiteRT file takes NHWC, so the
 batch is written into its input buffer in that order (one strided copy, what an app's
 pixel loop does anyway) and returns NHWC logits; the ExecuTorch file is NCHW both ways.
 The runtimes are imported here, never on the default import path; a missing one is a

@@ -97,9 +97,18 @@ class OnnxRuntimePredictor(Predictor):
         path: the ``.onnx`` file (fp32, or int8 QDQ from ``deploy.export.quantize``).
         backend: what the file is (an ``onnxruntime`` backend: fp32 or int8).
         threads: intra-op threads; 1 matches the paper's single-core figures.
+        profile: write ONNX Runtime's per-node profile under this file prefix
+            (``end_profiling`` returns its path; ``bench.roofline`` reads it).
     """
 
-    def __init__(self, path: str | Path, *, backend: Backend = ONNXRUNTIME, threads: int = 1):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        backend: Backend = ONNXRUNTIME,
+        threads: int = 1,
+        profile: str | Path | None = None,
+    ):
         import onnxruntime as ort
 
         if backend.runtime != "onnxruntime":
@@ -111,6 +120,8 @@ class OnnxRuntimePredictor(Predictor):
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if profile is not None:
+            options.enable_profiling, options.profile_file_prefix = True, str(profile)
         try:
             self.session = ort.InferenceSession(
                 _onnxruntime_graph(path), options, providers=["CPUExecutionProvider"]
@@ -129,6 +140,10 @@ class OnnxRuntimePredictor(Predictor):
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return _labels(self._run(batch), self.output)
+
+    def end_profiling(self) -> Path:
+        """Stop profiling (``profile=``) and return the JSON trace ONNX Runtime wrote."""
+        return Path(self.session.end_profiling())
 
 
 def _onnxruntime_graph(path: str | Path) -> str | bytes:
