@@ -19,3 +19,7 @@ class DatasetError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint or weights file that is missing, unsafe or does not fit the model."""
+
+
+class NonFiniteError(CheckpointError):
+    """Weights or outputs holding NaN or inf (a diverged model): never saved, never used."""

@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from segmnv3.core.errors import DatasetError
+from segmnv3.core.image_header import check_image_file
 from segmnv3.data.labels import mask_to_train_ids
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
@@ -130,6 +131,7 @@ def _check_sizes(images: list[Path], labels: list[Path]) -> None:
 
 def read_image(path: Path) -> np.ndarray:
     """RGB uint8 (H, W, 3); DatasetError naming the file when it cannot be decoded."""
+    check_image_file(path, "image", error=DatasetError)  # no FIFO, no pixel bomb
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise DatasetError(f"cannot decode image {path} (corrupt or truncated PNG); re-extract it")
@@ -148,6 +150,7 @@ def read_mask(path: Path) -> np.ndarray:
 
 def read_label_file(path: Path) -> np.ndarray:
     """The label PNG as stored (uint8 (H, W)); DatasetError when it is not one."""
+    check_image_file(path, "label", error=DatasetError)  # no FIFO, no pixel bomb
     mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise DatasetError(f"cannot decode label {path} (corrupt or truncated PNG); re-extract it")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segmnv3.core.errors import DatasetError
+from segmnv3.core.image_header import check_image_file
 from segmnv3.data.cityscapes import (
     LABEL_SUFFIX,
     TRAIN_ID_SUFFIX,
@@ -116,6 +117,7 @@ def _decode(item: tuple[str, bool]) -> tuple[str, bool, dict[int, int]]:
     cv2.setNumThreads(1)
     path, is_label = item
     if not is_label:
+        check_image_file(path, "image", error=DatasetError)  # no FIFO, no pixel bomb
         return path, cv2.imread(path, cv2.IMREAD_COLOR) is not None, {}
     try:
         mask = read_label_file(Path(path))
