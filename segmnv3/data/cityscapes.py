@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.image_header import check_image_file
+from segmnv3.core.safe_io import check_regular_file
 from segmnv3.data.labels import mask_to_train_ids
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
@@ -39,6 +40,7 @@ def _listing(paths: Sequence[str], limit: int = 3) -> str:
 
 def png_size(path: Path) -> tuple[int, int]:
     """(H, W) from a PNG header, without decoding; DatasetError if it is not a PNG."""
+    check_regular_file(path, "file", error=DatasetError)  # a FIFO would block open()
     try:
         with open(path, "rb") as handle:
             head = handle.read(24)
