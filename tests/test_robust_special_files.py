@@ -196,3 +196,61 @@ def test_a_pixel_bomb_is_refused_before_decoding_in_infer_train_prepare_and_expo
         read_bgr(bomb, what="photo")  # export --photos
     with pytest.raises(UserError, match="calibration image .*above the 100 MP limit"):
         next(calibration_batches([bomb], (32, 64)))
+
+
+# -- archives: members size-checked and read only as far as the index points --------------
+
+
+class _Zeros:
+    """A file object of ``size`` zero bytes, for tarfile.addfile without the bytes in memory."""
+
+    def __init__(self, size: int):
+        self.left = size
+
+    def read(self, count: int = -1) -> bytes:
+        count = self.left if count < 0 else min(count, self.left)
+        self.left -= count
+        return bytes(count)
+
+
+def _tarball(path: Path, members: dict[str, int | bytes]) -> Path:
+    import tarfile
+
+    with tarfile.open(path, "w:gz", compresslevel=1) as archive:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = content if isinstance(content, int) else len(content)
+            data = (
+                _Zeros(content) if isinstance(content, int) else __import__("io").BytesIO(content)
+            )
+            archive.addfile(info, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("members", "expected"),
+    [
+        (  # a garbage index beside a 300 MB data member: the member was read whole first
+            {
+                "m/model.ckpt.index": b"not a table" * 10,
+                "m/model.ckpt.data-00000-of-00001": 300 << 20,
+            },
+            "is not a TensorFlow checkpoint index",
+        ),
+        ({"m/model.ckpt.index": 80 << 20}, "model.ckpt.index is larger than 64 MB: not the index"),
+    ],
+)
+def test_a_tarball_with_a_huge_member_is_refused_without_reading_it(tmp_path, members, expected):
+    import tracemalloc
+
+    from segmnv3.models.deeplab.tf_checkpoint import read_tf_checkpoint
+
+    path = _tarball(tmp_path / "bomb.tar.gz", members)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=expected):
+            read_tf_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, f"peak {peak / 2**20:.0f} MB"
