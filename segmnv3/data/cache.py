@@ -34,6 +34,7 @@ import numpy as np
 
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.files import atomic_write, write_text_atomic
+from segmnv3.data.cache_progress import ProgressManifest
 from segmnv3.data.cityscapes import IMAGE_SUFFIX, find_pairs, read_image, read_mask
 from segmnv3.data.parallel import parallel_map
 
@@ -166,14 +167,15 @@ def _save_array(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda file: np.save(file, array, allow_pickle=False))
 
 
-def write_entry(job: tuple[Path, Path, CacheEntry]) -> None:
-    """Decode one pair from PNG and write its two arrays (runs in a worker process)."""
+def write_entry(job: tuple[Path, Path, CacheEntry]) -> str:
+    """Decode one pair from PNG and write its two arrays (runs in a worker process); its key."""
     import cv2
 
     cv2.setNumThreads(1)
     image_path, label_path, entry = job
     _save_array(entry.image, read_image(image_path))
     _save_array(entry.mask, read_mask(label_path))
+    return _key(image_path)
 
 
 def _check_free_space(cache_dir: Path, needed: int) -> None:
@@ -199,8 +201,10 @@ def build_cache(
     """Decode every pair of ``split`` whose cache entry is missing or stale; write the manifest.
 
     Source stamps are taken before decoding, so a PNG that changes during the build is
-    seen as stale next time. The manifest is written last, atomically, and lists only
-    entries whose arrays exist.
+    seen as stale next time. The manifest is rewritten atomically as frames finish (at
+    most every ``MANIFEST_EVERY`` seconds), at the end and when interrupted, listing only
+    entries whose arrays are written: an interrupted build keeps its progress. Temporaries
+    of killed builds (``core.files``) are removed from the split's folders.
 
     Raises:
         DatasetError: the split cannot be read (see ``find_pairs``) or the disk is too full.
@@ -217,15 +221,22 @@ def build_cache(
             jobs.append((image, label, entry))
             needed += _raw_bytes(image)
     _check_free_space(cache_dir, needed)
-    parallel_map(
-        write_entry,
-        jobs,
-        workers=workers or os.cpu_count() or 1,
-        desc=f"cache {split}",
-        progress=progress,
-        chunksize=4,
+    pending = {_key(job[0]) for job in jobs}
+    manifest = ProgressManifest(
+        cache_dir / split, entries, pending, lambda ready: _write_manifest(cache_dir, split, ready)
     )
-    _write_manifest(cache_dir, split, entries)
+    try:
+        parallel_map(
+            write_entry,
+            jobs,
+            workers=workers or os.cpu_count() or 1,
+            desc=f"cache {split}",
+            progress=progress,
+            chunksize=4,
+            on_result=manifest.done,
+        )
+    finally:
+        manifest.write()
     size = sum(
         p.stat().st_size
         for image in images
