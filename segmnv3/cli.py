@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from segmnv3.core.errors import UserError
+from segmnv3.core.errors import UserError, user_message
 
 # name -> module under segmnv3.commands; order is the order shown by --help.
 COMMANDS: dict[str, str] = {
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {user_message(error)}", file=sys.stderr)
         return 2
 
 

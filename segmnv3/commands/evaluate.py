@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     scores, report = evaluate_checkpoint(request)
+    if scores.valid_pixels == 0:
+        return _no_labels(report, args.save_predictions)
     print(scores.format_table(report["classes"]))
     print(
         f"{report['images']} images of {report['data_root']}/{report['split']}; "
@@ -80,3 +82,21 @@ def run(args: argparse.Namespace) -> int:
         masks = "labelIds (label ids)" if "labelIds" in report["predictions"] else "masks"
         print(f"predictions: {args.save_predictions}/{masks}, .../overlay (colours)")
     return 0
+
+
+def _no_labels(report: dict, predictions: str | None) -> int:
+    """An all-void split (the public Cityscapes test split): say why there is no mIoU."""
+    from segmnv3.core.errors import DatasetError
+
+    why = (
+        f"no mIoU: every label pixel of the {report['images']} image(s) of "
+        f"{report['data_root']}/{report['split']} is void (ignored), so there is nothing to "
+        "score (the public Cityscapes test split has no labels)"
+    )
+    if predictions:
+        print(f"{why}; the predictions in {predictions} are what the Cityscapes server scores")
+        return 0
+    raise DatasetError(
+        f"{why}; evaluate a labelled split (--split val), or write predictions for the "
+        "server with --save-predictions DIR"
+    )

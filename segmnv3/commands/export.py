@@ -84,13 +84,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from segmnv3.commands.interrupts import run_until_interrupted
 
-    return run_until_interrupted(
-        lambda: _run(args),
-        f"files already listed as written are complete; "
-        f"the one in progress was removed (nothing partial is left in {args.output})",
+    started = time.time()
+    return run_until_interrupted(lambda: _run(args), lambda: _after_interrupt(args, started))
+
+
+def _after_interrupt(args: argparse.Namespace, started: float) -> str:
+    """What an interrupted export left: every file it finished (listed or not), by name."""
+    from pathlib import Path
+
+    out_dir = Path(args.output)
+    finished = sorted(
+        path.name
+        for path in (out_dir.iterdir() if out_dir.is_dir() else [])
+        if path.is_file() and not path.name.startswith(".") and path.stat().st_mtime >= started
     )
+    kept = (
+        f"finished and complete in {out_dir}: {', '.join(finished)}"
+        if finished
+        else f"no file was finished in {out_dir}"
+    )
+    return f"{kept}; the one in progress was removed (nothing partial is left); rerun to redo"
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -15,7 +15,9 @@ EXAMPLES = """examples:
   segmnv3 infer 0 --weights best.pt --show --max-frames 300   # webcam 0
   segmnv3 infer datasets/synthetic/clip.mp4 --random-init     # smoke test, no weights
 
-The video keeps the input's fps and frame size. --save-mask writes train-id PNGs (0..18).
+The video keeps the input's fps and frame size (an odd-sized one is written as
+<name>_overlay.avi in MJPEG: the mp4 codecs would crop a row and a column).
+--save-mask writes train-id PNGs (0..18).
 Decoding, inference and encoding run in parallel threads; the summary prints model-only
 and end-to-end FPS. Outputs get their final names only once complete.
 

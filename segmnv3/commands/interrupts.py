@@ -51,8 +51,9 @@ def terminate_as_interrupt() -> Iterator[Interrupts]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_until_interrupted(body: Callable[[], int], after_interrupt: str) -> int:
-    """``body()`` with SIGTERM treated like Ctrl-C; on either, say ``after_interrupt``.
+def run_until_interrupted(body: Callable[[], int], after_interrupt: str | Callable[[], str]) -> int:
+    """``body()`` with SIGTERM treated like Ctrl-C; on either, say ``after_interrupt`` (a
+    callable is asked then, to describe what is on disk at that moment).
 
     Returns ``body``'s exit code, or 130 / 143 after printing e.g.
     ``interrupted: no report written ...`` to stderr.
@@ -61,5 +62,6 @@ def run_until_interrupted(body: Callable[[], int], after_interrupt: str) -> int:
         try:
             return body()
         except KeyboardInterrupt:
-            print(f"{interrupts.name}: {after_interrupt}", file=sys.stderr)
+            said = after_interrupt() if callable(after_interrupt) else after_interrupt
+            print(f"{interrupts.name}: {said}", file=sys.stderr)
             return interrupts.exit_code

@@ -105,7 +105,13 @@ def run(args: argparse.Namespace) -> int:
             _warn(notes)  # otherwise verify_decoding reported the same files already
         print(f"wrote {written} *_gtFine_labelTrainIds.png files for {', '.join(splits)}")
     if args.cache:
-        _build_cache(args)
+        from segmnv3.commands.interrupts import run_until_interrupted
+
+        return run_until_interrupted(
+            lambda: _build_cache(args) or 0,
+            "the frames cached so far are kept (the manifest lists them); rerun the same "
+            "command to cache the rest",
+        )
     return 0
 
 

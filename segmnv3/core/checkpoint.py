@@ -12,6 +12,7 @@ refused with a :class:`~segmnv3.core.errors.CheckpointError`.
 
 from __future__ import annotations
 
+import errno
 import pickle
 import re
 from pathlib import Path
@@ -19,8 +20,9 @@ from typing import Any
 
 import torch
 
-from segmnv3.core.errors import CheckpointError
+from segmnv3.core.errors import CheckpointError, NonFiniteError
 from segmnv3.core.files import atomic_write
+from segmnv3.core.safe_io import check_regular_file
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
@@ -30,21 +32,77 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
         state: tensors, numbers, strings, lists and dicts only, so that it loads with
             ``weights_only=True``.
         path: destination file.
+
+    Raises:
+        NonFiniteError: the weights (``state["model"]``, or ``state`` itself when it is a
+            bare state dict) hold NaN or inf: such a file is never written.
+        CheckpointError: the disk is full or the folder not writable (one line; the file
+            that was there before is left as it was).
     """
-    return atomic_write(path, lambda file: torch.save(state, file))
+    weights = state.get("model", state) if isinstance(state, dict) else {}
+    bad = nonfinite_tensors(weights) if isinstance(weights, dict) else []
+    if bad:
+        raise NonFiniteError(
+            f"refusing to write {path}: the weights hold NaN or inf ({_names(bad)}); "
+            "the model diverged"
+        )
+    try:
+        return atomic_write(path, lambda file: torch.save(state, file))
+    except (OSError, RuntimeError) as error:
+        reason = write_failure(error)
+        if reason is None:
+            raise
+        raise CheckpointError(
+            f"cannot write checkpoint {path}: {reason}; nothing was lost (the previous "
+            "checkpoint is intact): free space or choose another folder, then rerun to resume"
+        ) from None
+
+
+def write_failure(error: BaseException) -> str | None:
+    """ "the disk is full" / "permission denied" for a failed write, None for other errors.
+
+    torch.save reports a full disk as an ``OSError`` or as a ``RuntimeError`` of its zip
+    writer (``enforce fail ... unexpected pos``, ``file write failed``), depending on
+    where the write stopped.
+    """
+    if isinstance(error, OSError):
+        if error.errno == errno.ENOSPC:
+            return "the disk is full"
+        if error.errno == errno.EDQUOT:
+            return "the disk quota is exceeded"
+        return error.strerror or str(error)
+    text = str(error)
+    if any(sign in text for sign in ("unexpected pos", "file write failed", "PytorchStreamWriter")):
+        return "the disk is full (or the write failed)"
+    return None
+
+
+def nonfinite_tensors(state_dict: dict[str, Any]) -> list[str]:
+    """Names of the floating-point tensors of ``state_dict`` holding NaN or inf."""
+    return [
+        name
+        for name, value in state_dict.items()
+        if isinstance(value, torch.Tensor)
+        and value.is_floating_point()
+        and not bool(torch.isfinite(value).all())
+    ]
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return f"{len(names)} tensor(s), e.g. {shown}" if len(names) > 3 else shown
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """Load a checkpoint file safely (``weights_only=True``).
 
     Raises:
-        CheckpointError: the file is missing, unreadable, not a PyTorch file at all (checked
+        CheckpointError: the file is missing, a folder or special file (a FIFO,
+            ``/dev/zero``: ``safe_io``), unreadable, not a PyTorch file at all (checked
             from its first bytes before torch reads it), or contains pickled objects
             (classes, functions) that safe loading refuses to build.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; check the path")
+    path = check_regular_file(path, "checkpoint", error=CheckpointError)
     _check_magic(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)

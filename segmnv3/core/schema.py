@@ -18,9 +18,12 @@ Two hooks keep a JSON form that is not a mirror of the dataclass:
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from typing import Any, TypeVar
+
+import yaml
 
 from segmnv3.core.errors import ConfigError
 
@@ -32,6 +35,24 @@ FLAT = {"flat": True}
 
 def _is_flat(field: dataclasses.Field) -> bool:
     return bool(field.metadata.get("flat"))
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` reading numbers by YAML 1.2: ``1e-3``, ``5E6``, ``1.e+3`` are
+    floats (YAML 1.1, which PyYAML follows, wants a dot and a signed exponent)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely (no Python tags), numbers by YAML 1.2 rules; ``yaml.YAMLError``
+    on bad syntax. The one YAML reader of configs and ``--set`` values."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:

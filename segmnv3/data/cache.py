@@ -36,6 +36,7 @@ import numpy as np
 from segmnv3.core.cityscapes_labels import CITYSCAPES
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.files import atomic_write, write_text_atomic
+from segmnv3.data.cache_progress import ProgressManifest
 from segmnv3.data.dataset import FileReader, read_pair_mask
 from segmnv3.data.decode import image_size, read_image
 from segmnv3.data.layout import Pair
@@ -187,14 +188,16 @@ def _save_array(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda file: np.save(file, array, allow_pickle=False))
 
 
-def write_entry(job: tuple[Pair, CacheEntry]) -> None:
-    """Decode one pair from its files and write its two arrays (runs in a worker process)."""
+def write_entry(job: tuple[Pair, CacheEntry]) -> str:
+    """Decode one pair from its files and write its two arrays (runs in a worker process);
+    returns the pair's key."""
     import cv2
 
     cv2.setNumThreads(1)
     pair, entry = job
     _save_array(entry.image, read_image(pair.image))
     _save_array(entry.mask, read_pair_mask(pair))
+    return pair.key
 
 
 def _check_free_space(cache_dir: Path, needed: int) -> None:
@@ -222,8 +225,10 @@ def build_cache(
 
     Works for every layout (``kind``: as ``layout.open_layout``; None = detect). Source
     stamps are taken before decoding, so a file that changes during the build is seen as
-    stale next time. The manifest is written last, atomically, and lists only entries
-    whose arrays exist.
+    stale next time. The manifest is rewritten atomically as frames finish (at most every
+    ``MANIFEST_EVERY`` seconds), at the end and when interrupted, listing only entries whose
+    arrays are written: an interrupted build keeps its progress. Temporaries of killed
+    builds (``core.files``) are removed from the split's folders.
 
     Raises:
         DatasetError: the split cannot be read (see the layouts) or the disk is too full.
@@ -244,15 +249,25 @@ def build_cache(
             jobs.append((pair, entry))
             needed += _raw_bytes(pair.image)
     _check_free_space(cache_dir, needed)
-    parallel_map(
-        write_entry,
-        jobs,
-        workers=workers or os.cpu_count() or 1,
-        desc=f"cache {split}",
-        progress=progress,
-        chunksize=4,
+    pending = {pair.key for pair, _ in jobs}
+    manifest = ProgressManifest(
+        cache_dir / split,
+        entries,
+        pending,
+        lambda ready: _write_manifest(cache_dir, split, ready, labels),
     )
-    _write_manifest(cache_dir, split, entries, labels)
+    try:
+        parallel_map(
+            write_entry,
+            jobs,
+            workers=workers or os.cpu_count() or 1,
+            desc=f"cache {split}",
+            progress=progress,
+            chunksize=4,
+            on_result=manifest.done,
+        )
+    finally:
+        manifest.write()
     size = sum(
         path.stat().st_size
         for pair in pairs

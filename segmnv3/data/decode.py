@@ -13,12 +13,11 @@ import cv2
 import numpy as np
 
 from segmnv3.core.errors import DatasetError
+from segmnv3.core.image_header import check_image_file, image_header_size
 from segmnv3.core.label_set import MaskFormat
+from segmnv3.core.safe_io import check_regular_file
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_JPEG_MAGIC = b"\xff\xd8"
-# JPEG start-of-frame markers (baseline, progressive, lossless, ...) that carry the size.
-_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -33,18 +32,18 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(H, W) of a PNG or JPEG from its header; DatasetError when it is neither or broken."""
-    head = _read_head(path, 8)
-    if head[:8] == PNG_MAGIC:
-        return png_size(path)
-    if head[:2] == _JPEG_MAGIC:
-        return _jpeg_size(path)
-    raise DatasetError(
-        f"{path} is not a valid PNG or JPEG (corrupt, truncated or another format); replace it"
-    )
+    """(H, W) of a PNG or JPEG (also BMP, WebP) from its header; DatasetError otherwise."""
+    check_regular_file(path, "image", error=DatasetError)  # a FIFO would block open()
+    size = image_header_size(path)
+    if size is None:
+        raise DatasetError(
+            f"{path} is not a valid PNG or JPEG (corrupt, truncated or another format); replace it"
+        )
+    return size
 
 
 def _read_head(path: Path, count: int) -> bytes:
+    check_regular_file(path, "file", error=DatasetError)  # a FIFO would block open()
     try:
         with open(path, "rb") as handle:
             return handle.read(count)
@@ -52,29 +51,9 @@ def _read_head(path: Path, count: int) -> bytes:
         raise DatasetError(f"cannot read {path}: {error.strerror}") from None
 
 
-def _jpeg_size(path: Path) -> tuple[int, int]:
-    """Walk the JPEG markers up to the first start-of-frame segment."""
-    try:
-        with open(path, "rb") as handle:
-            handle.read(2)
-            while True:
-                marker = handle.read(2)
-                if len(marker) < 2 or marker[0] != 0xFF:
-                    break
-                if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7:
-                    continue  # markers without a length
-                length = struct.unpack(">H", handle.read(2))[0]
-                if marker[1] in _SOF_MARKERS:
-                    _precision, height, width = struct.unpack(">BHH", handle.read(5))
-                    return height, width
-                handle.seek(length - 2, 1)
-    except (OSError, struct.error):
-        pass
-    raise DatasetError(f"{path} is not a valid JPEG (corrupt or truncated); replace it")
-
-
 def read_image(path: Path) -> np.ndarray:
     """RGB uint8 (H, W, 3); DatasetError naming the file when it cannot be decoded."""
+    check_image_file(path, "image", error=DatasetError)  # no FIFO, no pixel bomb
     try:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:
@@ -89,8 +68,10 @@ def read_mask_file(path: Path, mask_format: MaskFormat = "index") -> np.ndarray:
 
     Raises:
         DatasetError: the file does not decode, or holds the wrong kind of image (an RGB PNG
-            where index masks are expected, 16-bit values, ...).
+            where index masks are expected, 16-bit values, ...), a FIFO, or more pixels than
+            the limit (``core.image_header``).
     """
+    check_image_file(path, "mask", error=DatasetError)  # no FIFO, no pixel bomb
     try:
         mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     except cv2.error:

@@ -10,12 +10,12 @@ and stem. ``labels.yaml`` may also just name a preset (``labels: cityscapes-trai
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.label_file import LABELS_FILENAME, read_label_file, resolve_labels
 from segmnv3.core.label_set import LabelSet
+from segmnv3.core.safe_io import walk_files
 from segmnv3.data.layout import HINT, Pair, check_pairing, listing, missing_split
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -67,7 +67,7 @@ class FolderLayout:
 def _by_key(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
     """``{relative path without suffix: file}``; DatasetError when two files share a key."""
     found: dict[str, list[Path]] = {}
-    for path in walk_files(folder):
+    for path in dataset_files(folder):
         if path.suffix.lower() in suffixes:
             key = path.relative_to(folder).with_suffix("").as_posix()
             found.setdefault(key, []).append(path)
@@ -82,20 +82,11 @@ def _by_key(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Pat
     return {key: paths[0] for key, paths in found.items()}
 
 
-def walk_files(folder: Path) -> list[Path]:
-    """Every regular file below ``folder``, sorted, following symlinked folders once each
-    (a symlink loop is visited once, not forever); hidden entries are skipped."""
-    seen: set[tuple[int, int]] = set()
-    files: list[Path] = []
-    for current, dirs, names in os.walk(folder, followlinks=True):
-        status = os.stat(current)
-        if (status.st_dev, status.st_ino) in seen:
-            dirs[:] = []
-            continue
-        seen.add((status.st_dev, status.st_ino))
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            path = Path(current) / name
-            if not name.startswith(".") and path.is_file():
-                files.append(path)
-    return sorted(files)
+def dataset_files(folder: Path) -> list[Path]:
+    """Every regular file below ``folder``, sorted, hidden entries skipped; symlinked folders
+    are followed and entered once (a symlink loop ends), files linked under several names
+    are listed under each (``core.safe_io.walk_files``)."""
+    files = walk_files(folder, unique_files=False)
+    return sorted(
+        p for p in files if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )

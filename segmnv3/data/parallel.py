@@ -15,11 +15,14 @@ def parallel_map(
     desc: str,
     progress: bool = True,
     chunksize: int | None = None,
+    on_result: Callable[[Any], object] | None = None,
 ) -> list[Any]:
     """Call ``function`` on every item in ``workers`` processes; its results, in any order.
 
     Workers are forked where the platform allows: they inherit the imported modules
-    instead of re-importing them, and only run NumPy/OpenCV code.
+    instead of re-importing them, and only run NumPy/OpenCV code. ``on_result`` is called
+    in this process with each result as it arrives (e.g. to record progress that must
+    survive an interruption).
     """
     from tqdm import tqdm
 
@@ -28,6 +31,8 @@ def parallel_map(
         if workers <= 1 or len(items) <= 2:
             for item in items:
                 results.append(function(item))
+                if on_result is not None:
+                    on_result(results[-1])
                 bar.update()
             return results
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -35,5 +40,7 @@ def parallel_map(
         with multiprocessing.get_context(method).Pool(workers) as pool:
             for result in pool.imap_unordered(function, items, chunksize=chunksize):
                 results.append(result)
+                if on_result is not None:
+                    on_result(result)
                 bar.update()
     return results

@@ -80,7 +80,7 @@ class DecodeReport:
         bad: files that do not decode (truncated or corrupt), sorted.
         unknown_ids: one line per mask holding values outside the label set (ignored
             with ``on_unknown: warn``; errors otherwise, listed in ``bad_masks``).
-        bad_masks: one line per mask that cannot be used (unknown values with
+        bad_masks: one line per file that cannot be used (mask values outside the set with
             ``on_unknown: error``, wrong kind of PNG).
         labels: the label set the masks were decoded with.
         class_pixels: labelled pixels per train id, over all decoded masks.
@@ -143,21 +143,24 @@ def _raise_for_bad(report: DecodeReport, root: str | Path) -> None:
         )
     if report.bad_masks:
         shown = "; ".join(report.bad_masks[:5]) + (" ..." if len(report.bad_masks) > 5 else "")
-        problems.append(f"{len(report.bad_masks)} mask(s) cannot be used: {shown}")
+        problems.append(f"{len(report.bad_masks)} file(s) cannot be used: {shown}")
     if problems:
         raise DatasetError(" | ".join(problems))
 
 
 def _decode(pair: Pair) -> tuple[list[str], str | None, str | None, np.ndarray | None]:
-    """(files that do not decode, unknown-values line, mask error, pixels per train id) of
-    one pair; never raises for bad files."""
+    """(files that do not decode, unknown-values line, file error, pixels per train id) of
+    one pair; never raises for bad files. A file refused before decoding (a FIFO, above
+    the pixel limit) or a mask of the wrong kind is a file error with its own message."""
     import cv2
 
     cv2.setNumThreads(1)
     bad = []
     try:
         read_image(pair.image)
-    except DatasetError:
+    except DatasetError as error:
+        if "cannot decode" not in str(error):
+            return bad, None, str(error), None
         bad.append(str(pair.image))
     try:
         stored = read_mask_file(pair.mask, pair.labels.mask_format)

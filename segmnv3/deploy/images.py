@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.image_header import check_image_file
 
 
 def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
@@ -41,6 +42,7 @@ def read_bgr(path: Path, *, what: str = "image"):
     """The BGR uint8 image at ``path`` (H, W, 3); UserError naming it if it cannot be read."""
     import cv2
 
+    check_image_file(path, what)  # no FIFO, no pixel bomb
     try:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:

@@ -16,6 +16,7 @@ from segmnv3.core.checkpoint import (
     load_checkpoint,
     load_weights,
     save_checkpoint,
+    write_failure,
 )
 from segmnv3.core.errors import CheckpointError
 from segmnv3.core.files import copy_atomic
@@ -41,9 +42,16 @@ BEST_NAME = "best.pt"
 
 def save_run_checkpoint(state: dict[str, Any], run_dir: str | Path, *, is_best: bool) -> Path:
     """Keep ``last.pt`` (always) and ``best.pt`` (when ``is_best``) in ``run_dir``."""
-    last = save_checkpoint(state, Path(run_dir) / LAST_NAME)
+    last = save_checkpoint(state, Path(run_dir) / LAST_NAME)  # refuses NaN / inf weights
     if is_best:
-        copy_atomic(last, Path(run_dir) / BEST_NAME)
+        best = Path(run_dir) / BEST_NAME
+        try:
+            copy_atomic(last, best)
+        except OSError as error:
+            raise CheckpointError(
+                f"cannot write {best}: {write_failure(error)}; {last} is complete: free "
+                "space or choose another folder, then rerun to resume"
+            ) from None
     return last
 
 

@@ -21,7 +21,7 @@ import yaml
 from segmnv3.configs import resolve_config
 from segmnv3.core.contract import EVAL_SCALE_RANGE
 from segmnv3.core.errors import ConfigError
-from segmnv3.core.schema import from_dict, to_plain
+from segmnv3.core.schema import from_dict, load_yaml, to_plain
 from segmnv3.data.config import DataConfig
 from segmnv3.models.config import ModelConfig
 
@@ -216,7 +216,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if path is not None:
         path = resolve_config(path)
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = load_yaml(path.read_text()) or {}
         except yaml.YAMLError as error:
             raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
         if not isinstance(data, dict):
@@ -269,7 +269,7 @@ def apply_override(data: dict[str, Any], item: str) -> None:
             f"override {item!r}: the key must name a section, e.g. model.head_channels"
         )
     try:
-        value = yaml.safe_load(raw)
+        value = load_yaml(raw)
     except yaml.YAMLError:
         value = raw
     node = data

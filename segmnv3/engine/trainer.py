@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from segmnv3.core.errors import CheckpointError, UserError
+from segmnv3.core.errors import CheckpointError
 from segmnv3.core.files import remove_stale_temporaries, write_text_atomic
 from segmnv3.core.label_file import LABELS_KEY
 from segmnv3.data.metrics import all_reduce_sum, check_train_ids
@@ -41,6 +41,7 @@ from segmnv3.engine.distributed import (
     parameter_fingerprints,
     shutdown,
 )
+from segmnv3.engine.divergence import TrainingDiverged, diverged_error, nonfinite_state
 from segmnv3.engine.eval_report import check_class_count
 from segmnv3.engine.evaluator import autocast_context, evaluate
 from segmnv3.engine.finetune import inherit_source_numerics
@@ -233,13 +234,25 @@ class Trainer:
         miou = None
         if final or (options.val_interval and self.step % options.val_interval == 0):
             miou = self._validate(log)
-        self._checkpoint(miou=miou)
+        self._checkpoint(miou=miou, loss=loss)
 
-    def _checkpoint(self, *, miou: float | None = None, stopping: bool = False) -> None:
-        """Write what ``self.saves`` decides for this step (all ranks agree; rank 0 writes)."""
+    def _checkpoint(
+        self,
+        *,
+        miou: float | None = None,
+        stopping: bool = False,
+        loss: torch.Tensor | None = None,
+    ) -> None:
+        """Write what ``self.saves`` decides for this step (all ranks agree; rank 0 writes).
+
+        Nothing is written from a diverged model: before every save, this step's ``loss``
+        and every weight and buffer must be finite (else ``TrainingDiverged``).
+        """
         decision = self.saves.decide(
             self.step, best_miou=self.best_miou, miou=miou, stopping=stopping
         )
+        if decision.save:
+            self._check_finite(loss)
         if decision.new_best is not None:
             self.best_miou = decision.new_best  # before saving: the state records it
         if decision.save:
@@ -279,12 +292,26 @@ class Trainer:
     def _log_train(self, log: RunLog, bar: tqdm, loss: torch.Tensor, rate: float) -> None:
         value = all_reduce_sum(loss.clone()).item() / self.context.world_size
         if not math.isfinite(value):
-            raise UserError(
-                f"the training loss became {value} at step {self.step}; the last good "
-                f"checkpoint is in {self.run_dir}; lower train.base_lr or use train.amp=bf16"
-            )
+            raise self._diverged(f"the training loss became {value}")
         bar.set_postfix(loss=f"{value:.4f}", lr=f"{self.last_lr:.2e}", refresh=False)
         log.write("train", self.step, {"loss": value, "lr": self.last_lr, "it_per_s": rate})
+
+    def _check_finite(self, loss: torch.Tensor | None) -> None:
+        """``TrainingDiverged`` (on every rank) when ``loss`` or a weight is NaN or inf."""
+        what = nonfinite_state(self.raw_model, loss, self.context)
+        if what is not None:
+            raise self._diverged(what)
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        """The error for a run that diverged at this step, saying truly what is on disk."""
+        return diverged_error(
+            what,
+            step=self.step,
+            run_dir=self.run_dir,
+            saved_step=self.saves.saved_step,
+            amp=self.amp,
+            last_name=checkpoint.LAST_NAME,
+        )
 
     def _validate(self, log: RunLog) -> float:
         """mIoU on the validation split (all ranks); logs it and updates ``last_miou``.

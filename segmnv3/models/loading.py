@@ -12,8 +12,9 @@ from segmnv3.core.checkpoint import (
     is_training_checkpoint,
     load_checkpoint,
     load_weights,
+    nonfinite_tensors,
 )
-from segmnv3.core.errors import CheckpointError, DatasetError
+from segmnv3.core.errors import CheckpointError, DatasetError, NonFiniteError
 from segmnv3.core.label_file import stored_label_set
 from segmnv3.core.label_set import LabelSet
 from segmnv3.core.schema import from_dict
@@ -54,6 +55,7 @@ def load_labelled_model(
     Raises:
         CheckpointError: unsafe or unreadable file, missing config, weights that do not
             fit the model the config describes, or a stored label set of another size.
+        NonFiniteError: weights holding NaN or inf (a diverged run).
     """
     data = load_checkpoint(path, map_location=map_location)
     stored = None
@@ -79,6 +81,14 @@ def load_labelled_model(
         raise CheckpointError(
             f"{path} is neither a segmnv3 checkpoint (keys 'model' and 'config') nor a state "
             f"dict of tensors (found {type(data).__name__})"
+        )
+    bad = nonfinite_tensors(state_dict)
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise NonFiniteError(
+            f"checkpoint {path} holds NaN or inf weights ({shown}): the run that wrote it "
+            "diverged and its outputs would be meaningless; use an earlier checkpoint or "
+            "retrain with a lower train.base_lr"
         )
     model = build_model_from_config(model_config)
     load_weights(model, state_dict, source=str(path))

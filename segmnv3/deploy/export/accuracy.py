@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from segmnv3.data.config import DataConfig
+from segmnv3.deploy.export.parity import agreeing_pixels, finite_labels
 from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
 from segmnv3.deploy.runtimes import Predictor
 
@@ -85,11 +88,12 @@ def evaluate_int8(
         batch = to_input(read_bgr(pair.image, what="val image"), size, data)
         mask = read_pair_mask(pair)  # (H, W) train ids, IGNORE_INDEX for void
         mask = resize_labels(mask, batch.shape[2:])  # NEAREST keeps IGNORE_INDEX intact
-        reference, candidate = fp32.predict(batch)[0], int8.predict(batch)[0]  # (h, w) uint8
-        agree += int((reference == candidate).sum())
-        total += reference.size
-        matrices["fp32"].update(torch.from_numpy(mask), torch.from_numpy(reference))
-        matrices["int8"].update(torch.from_numpy(mask), torch.from_numpy(candidate))
+        expected, actual = fp32.logits(batch), int8.logits(batch)  # (1, C, h, w)
+        agree += int(agreeing_pixels(expected, actual).sum())  # NaN / inf never agree
+        total += mask.size
+        for name, logits in (("fp32", expected), ("int8", actual)):
+            scored = _scored_labels(logits, mask, classes)
+            matrices[name].update(torch.from_numpy(mask), scored)
     fp32_scores, int8_scores = (matrices[k].compute() for k in ("fp32", "int8"))
     report = Int8Report(
         int8.name, recipe, len(pairs), agree / max(total, 1), fp32_scores.miou, int8_scores.miou
@@ -113,7 +117,18 @@ def photo_agreement(
     agree = total = 0
     for path in photos:
         batch = to_input(read_bgr(path, what="photo"), size, data)
-        reference, candidate = fp32.predict(batch)[0], int8.predict(batch)[0]
-        agree += int((reference == candidate).sum())
-        total += reference.size
+        agreeing = agreeing_pixels(fp32.logits(batch), int8.logits(batch))  # (1, h, w)
+        agree += int(agreeing.sum())
+        total += agreeing.size
     return agree / max(total, 1)
+
+
+def _scored_labels(logits: np.ndarray, mask: np.ndarray, classes: int):
+    """(h, w) int64 labels for the confusion matrix; a pixel with NaN or inf logits gets a
+    class other than its true one, so it counts as wrong."""
+    import torch
+
+    labels = finite_labels(logits)[0].astype(np.int64)
+    broken = labels < 0
+    labels[broken] = (mask[broken].astype(np.int64) + 1) % classes
+    return torch.from_numpy(labels)

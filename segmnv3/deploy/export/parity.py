@@ -7,6 +7,7 @@ in ``ParityThresholds``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,6 +44,9 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
+        """Within both thresholds; a NaN or inf anywhere (``max_abs_diff`` inf) fails."""
+        if not (math.isfinite(self.max_abs_diff) and math.isfinite(self.logit_scale)):
+            return False
         relative = self.max_abs_diff / max(1.0, self.logit_scale)
         return relative <= self.thresholds.max_abs_diff and (
             self.agreement >= self.thresholds.min_agreement
@@ -87,10 +91,31 @@ def check_parity(
         batch = to_input(image, size, data)  # (1, 3, H, W)
         expected = reference.logits(batch)  # (1, C, H, W)
         actual = candidate.logits(batch)
-        worst = max(worst, float(np.abs(expected - actual).max()))
-        scale = max(scale, float(np.abs(expected).max()))
-        agree += int((expected.argmax(1) == actual.argmax(1)).sum())
+        worst = max(worst, largest_difference(expected, actual))
+        scale = max(scale, largest_difference(expected, np.zeros_like(expected)))
+        agree += int(agreeing_pixels(expected, actual).sum())
         total += expected.shape[0] * expected.shape[2] * expected.shape[3]
     return ParityReport(
         candidate.name, len(images), worst, scale, agree / max(total, 1), thresholds
     )
+
+
+def largest_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |a - b|``, inf when either holds a NaN or inf (``max`` with a NaN would
+    silently keep the other operand)."""
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, reported as inf
+        difference = np.abs(a - b)
+    return float(difference.max()) if np.isfinite(difference).all() else math.inf
+
+
+def finite_labels(logits: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) logits -> (N, H, W) argmax, -1 where a pixel's logits are not finite."""
+    labels = logits.argmax(axis=1).astype(np.int16)
+    labels[~np.isfinite(logits).all(axis=1)] = -1
+    return labels
+
+
+def agreeing_pixels(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool: same argmax and finite logits in both (a NaN pixel never agrees)."""
+    expected, actual = finite_labels(reference), finite_labels(candidate)
+    return (expected == actual) & (expected >= 0)

@@ -25,6 +25,7 @@ import numpy as np
 
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import atomic_path
+from segmnv3.core.image_header import check_image_file
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.export.graphs import save_openvino_ir
 from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
@@ -100,6 +101,7 @@ def calibration_batches(
     import cv2
 
     for path in images:
+        check_image_file(path, "calibration image")  # no FIFO, no pixel bomb
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise UserError(f"cannot decode calibration image {path}; re-extract it")

@@ -11,6 +11,7 @@ longer run are removed at the start (``InferResult.removed``). Ctrl-C raises
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from segmnv3.deploy.inference.sinks import (
     VideoSink,
     check_gui,
     check_writable,
+    video_path,
     write_legend,
 )
 from segmnv3.deploy.inference.sizing import network_size
@@ -40,7 +42,8 @@ class InferSettings:
     """How to segment a source.
 
     Attributes:
-        output: folder for the overlays (``<name>_overlay.mp4`` or ``<stem>_overlay.png``).
+        output: folder for the overlays (``<name>_overlay.mp4``, ``.avi`` for an odd frame
+            size, or ``<stem>_overlay.png``).
         backend: an fp32 backend.
         size: network input (H, W); None = each frame's own size.
         device: torch device (eager only).
@@ -185,10 +188,10 @@ def _remove_stale(out_dir: Path, source: Source, settings: InferSettings) -> lis
     folders = {out_dir}
     if source.kind == "images":
         sink = ImageSink(out_dir, settings.alpha, settings.save_mask)
-        inputs = {path.resolve() for path in source.paths}
+        inputs = {os.path.realpath(path) for path in source.paths}  # no error on loops
         for name in source.names:
             for target in sink.targets(name):
-                if target.resolve() in inputs:
+                if os.path.realpath(target) in inputs:
                     raise UserError(
                         f"output {target} would overwrite an input image; "
                         "choose another output folder"
@@ -203,5 +206,5 @@ def _sink(
     if source.kind == "images":
         return ImageSink(out_dir, settings.alpha, settings.save_mask, settings.show, labels)
     masks = out_dir / f"{source.name}_masks" if settings.save_mask else None
-    path = out_dir / f"{source.name}_overlay.mp4"
+    path = video_path(out_dir, source.name, source.size)  # .avi for odd frame sizes
     return VideoSink(path, source.fps, source.size, settings.alpha, masks, settings.show, labels)

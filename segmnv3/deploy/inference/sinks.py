@@ -93,11 +93,32 @@ class _Masks:
             shutil.rmtree(self.partial, ignore_errors=True)
 
 
+def odd_size(size: tuple[int, int]) -> bool:
+    """True when a side is odd: FFmpeg's encoders (via OpenCV) drop the last row/column."""
+    return size[0] % 2 == 1 or size[1] % 2 == 1
+
+
+def video_path(folder: Path, name: str, size: tuple[int, int]) -> Path:
+    """``<name>_overlay.mp4``; ``.avi`` for odd frame sizes, which only OpenCV's own MJPEG
+    writer keeps exactly (every FFmpeg codec rounds them down to even)."""
+    return folder / f"{name}_overlay{'.avi' if odd_size(size) else '.mp4'}"
+
+
+def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(path.suffix.lower(), "mp4v"))
+    if odd_size(size):  # OpenCV's built-in MJPEG writer: exact size (.avi only)
+        return cv2.VideoWriter(
+            str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), fps, size[::-1]
+        )
+    return cv2.VideoWriter(str(path), fourcc, fps, (size[1], size[0]))
+
+
 class VideoSink:
     """Overlay video with the input's fps and frame size (+ optional mask folder).
 
     Args:
-        path: final video path (``.mp4`` -> mp4v, ``.avi`` -> MJPG).
+        path: final video path (``.mp4`` -> mp4v, ``.avi`` -> MJPG); for an odd frame
+            size it must be ``.avi`` (``video_path`` picks it).
         fps: frames per second of the input.
         size: (H, W) of the input frames.
         alpha: weight of the colour mask in the overlay.
@@ -119,9 +140,14 @@ class VideoSink:
         self.path, self.alpha, self.size, self.show = path, alpha, size, show
         self.labels = labels
         self._staged: AbstractContextManager[Path] = atomic_path(path)
+        if odd_size(size) and path.suffix.lower() != ".avi":
+            raise UserError(
+                f"video {path}: frames of {size[1]}x{size[0]} pixels have an odd side, which "
+                "the FFmpeg codecs would crop by one; name an .avi output (written as MJPEG "
+                "at the exact size)"
+            )
         temporary = self._staged.__enter__()  # published by commit, dropped by discard
-        fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(path.suffix.lower(), "mp4v"))
-        self.writer = cv2.VideoWriter(str(temporary), fourcc, fps, (size[1], size[0]))
+        self.writer = _video_writer(temporary, fps, size)
         if not self.writer.isOpened():
             self._drop()
             raise UserError(

@@ -12,7 +12,6 @@ files that differ only by extension (``a.png``, ``a.jpg``) keep it (``a.png``, `
 
 from __future__ import annotations
 
-import glob
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ import cv2
 import numpy as np
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.image_header import check_image_file
+from segmnv3.core.safe_io import safe_glob, special_file_reason
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -68,11 +69,16 @@ class Source:
         """
         if self.kind == "images":
             for path, name in zip(self.paths, self.names, strict=True):
-                image = read_image(path)
+                try:  # no FIFO, device or pixel bomb reaches the decoder
+                    check_image_file(path)
+                    image = read_image(path)
+                    problem = "cannot read image (corrupt or not an image)"
+                except UserError as error:
+                    image, problem = None, str(error)
                 if image is None:
                     self.skipped.append(path)
                     if on_skip is not None:
-                        on_skip(f"skipping {path}: cannot read image (corrupt or not an image)")
+                        on_skip(f"skipping {path}: {problem}")
                     continue
                 yield name, image
             return
@@ -122,7 +128,8 @@ def output_names(paths: list[Path]) -> list[str]:
 
 
 def folder_images(folder: Path) -> list[Path]:
-    """The image files directly in ``folder``, sorted (none: an empty list)."""
+    """The image files directly in ``folder``, sorted (none: an empty list); FIFOs and
+    other special files among them are refused when read (``Source.frames``)."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -137,18 +144,17 @@ def open_source(text: str) -> Source:
             raise UserError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return Source("images", path.name, paths=paths, count=len(paths))
     if any(c in text for c in "*?["):
-        paths = sorted(
-            Path(p)
-            for p in glob.glob(text, recursive=True)
-            if Path(p).suffix.lower() in IMAGE_SUFFIXES
-        )
+        paths = [p for p in safe_glob(text) if p.suffix.lower() in IMAGE_SUFFIXES]
         if not paths:
             raise UserError(f"pattern {text!r} matches no image files")
         return Source("images", "glob", paths=paths, count=len(paths))
-    if not path.exists():
+    reason = special_file_reason(path, video_device=True)
+    if reason == "missing":
         raise UserError(
             f"input {path} does not exist; give a video, image, folder, glob or webcam index"
         )
+    if reason is not None:
+        raise UserError(f"input {path} is {reason}; give a video, image, folder or glob")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return Source("images", path.stem, paths=[path], count=1)
     return _open_capture(cv2.VideoCapture(str(path)), path.stem, "video", str(path))

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from segmnv3.core.errors import CheckpointError
+from segmnv3.core.safe_io import check_regular_file
 from segmnv3.models.deeplab.sstable import crc32c, protobuf_fields, table_entries, unmask_crc
 
 # tensorflow/core/framework/types.proto DataType values.
@@ -56,7 +57,13 @@ class _Source:
 
     label: str  # "<path>" or "<tarball>:<member>" of the prefix, for messages
     index: bytes
-    read: Callable[[str], bytes]  # file suffix (".index", ".data-...") -> bytes
+    read: Callable[[str, int], bytes]  # (file suffix ".data-...", at most n bytes) -> bytes
+
+
+MAX_INDEX_BYTES = 64 * 2**20
+"""An index this large is no checkpoint's (MobileNet ones are a few KB): refused unread."""
+MAX_DATA_BYTES = 4 * 2**30
+"""Tensor bytes a checkpoint may ask for (the largest DeepLab ones hold a few hundred MB)."""
 
 
 def read_tf_checkpoint(path: str | Path, *, verify_crc: bool = True) -> dict[str, np.ndarray]:
@@ -78,15 +85,31 @@ def read_tf_checkpoint(path: str | Path, *, verify_crc: bool = True) -> dict[str
     """
     source = _open(Path(path))
     num_shards, big_endian, entries = _read_index(source)
+    needed = _bytes_needed(entries, num_shards, f"{source.label}.index")
     shards: dict[str, bytes] = {}
     tensors = {}
     for name, entry in entries.items():
         suffix = f".data-{entry.shard:05d}-of-{num_shards:05d}"
-        if suffix not in shards:
-            shards[suffix] = source.read(suffix)
+        if suffix not in shards:  # only the bytes the index points at: no member read whole
+            shards[suffix] = source.read(suffix, needed[suffix])
         label = f"{source.label}{suffix}"
         tensors[name] = _tensor(name, entry, shards[suffix], label, big_endian, verify_crc)
     return tensors
+
+
+def _bytes_needed(entries: dict[str, TensorEntry], num_shards: int, label: str) -> dict:
+    """{data suffix: end of its last tensor}; CheckpointError above ``MAX_DATA_BYTES``."""
+    needed: dict[str, int] = {}
+    for entry in entries.values():
+        suffix = f".data-{entry.shard:05d}-of-{num_shards:05d}"
+        needed[suffix] = max(needed.get(suffix, 0), entry.offset + entry.size)
+    total = sum(needed.values())
+    if total > MAX_DATA_BYTES:
+        raise CheckpointError(
+            f"{label} asks for {total / 2**30:.1f} GiB of tensors, more than any MobileNet "
+            f"checkpoint ({MAX_DATA_BYTES / 2**30:.0f} GiB at most); is it a corrupt index?"
+        )
+    return needed
 
 
 def parse_entry(raw: bytes) -> TensorEntry:
@@ -188,19 +211,33 @@ def _prefix_in_folder(folder: Path) -> Path:
 
 
 def _open_prefix(prefix: Path) -> _Source:
-    def read(suffix: str) -> bytes:
+    def read(suffix: str, limit: int) -> bytes:
         file = prefix.with_name(prefix.name + suffix)
-        if not file.is_file():
+        if not file.exists():
             what = HINT if suffix == ".index" else "keep the .index and .data-* files together"
             raise CheckpointError(f"checkpoint file {file} does not exist; {what}")
-        return file.read_bytes()
+        check_regular_file(file, "checkpoint file", error=CheckpointError)
+        with open(file, "rb") as handle:
+            return handle.read(limit)
 
-    return _Source(str(prefix), read(".index"), read)
+    index = read(".index", MAX_INDEX_BYTES + 1)
+    _check_index_size(len(index), f"{prefix}.index")
+    return _Source(str(prefix), index, read)
+
+
+def _check_index_size(size: int, label: str) -> None:
+    if size > MAX_INDEX_BYTES:
+        raise CheckpointError(
+            f"{label} is larger than {MAX_INDEX_BYTES // 2**20} MB: not the index of a "
+            f"MobileNet checkpoint (those are a few KB); {HINT}"
+        )
 
 
 def _open_tarball(path: Path) -> _Source:
-    """Read the bundle's members into memory: nothing is extracted to disk, so member
-    names (absolute, ``..``, links) cannot write anywhere."""
+    """Read the bundle's members from the archive: nothing is extracted to disk, so member
+    names (absolute, ``..``, links) cannot write anywhere; sizes are checked before any
+    member is read, and a data member only up to the last byte the index points at."""
+    check_regular_file(path, "checkpoint archive", error=CheckpointError)
     try:
         with tarfile.open(path, "r:*") as archive:
             members = {m.name: m for m in archive.getmembers() if m.isfile()}
@@ -211,19 +248,19 @@ def _open_tarball(path: Path) -> _Source:
                     f"{indexes or 'none'}; is it a TensorFlow model-zoo archive?"
                 )
             prefix = indexes[0][: -len(".index")]
-            files = {
-                name[len(prefix) :]: archive.extractfile(member).read()
-                for name, member in members.items()
-                if name.startswith(prefix) and _SUFFIX.fullmatch(name[len(prefix) :])
-            }
+            _check_index_size(members[indexes[0]].size, f"{path}:{indexes[0]}")
+            index = archive.extractfile(members[indexes[0]]).read()
     except (tarfile.TarError, EOFError, OSError) as error:
         raise CheckpointError(f"{path} is not a readable tar archive ({error})") from None
 
-    def read(suffix: str) -> bytes:
-        if suffix not in files:
-            raise CheckpointError(
-                f"{path} has no member {prefix}{suffix}; the archive is incomplete"
-            )
-        return files[suffix]
+    def read(suffix: str, limit: int) -> bytes:
+        name = prefix + suffix
+        if name not in members:
+            raise CheckpointError(f"{path} has no member {name}; the archive is incomplete")
+        try:
+            with tarfile.open(path, "r:*") as archive:
+                return archive.extractfile(members[name]).read(limit)
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise CheckpointError(f"{path} is not a readable tar archive ({error})") from None
 
-    return _Source(f"{path}:{prefix}", files[".index"], read)
+    return _Source(f"{path}:{prefix}", index, read)
