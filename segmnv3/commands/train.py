@@ -19,6 +19,11 @@ EXAMPLES = """examples:
   segmnv3 train --resume runs/row08/last.pt --iterations 300000 --extend
   segmnv3 train --config table8_v3large_rf2_lraspp_f128_os32 --init-weights deeplab_large.pt \\
       --data-root datasets/cityscapes --out-dir runs/from_deeplab   # new run, step 0
+  segmnv3 train --dataset folder --data-root datasets/mine --num-classes 6 --out-dir runs/mine
+      # your own data and classes (DIR/labels.yaml, images/, masks/: datasets/README.md)
+  segmnv3 train --config table8_v3large_rf2_lraspp_f128_os32 --init-weights deeplab_large.pt \\
+      --dataset folder --data-root datasets/mine --num-classes 6 --out-dir runs/ft
+      # fine-tune to other classes: rows of shared class names kept, the rest re-initialised
 
 Rerunning a command continues from <out-dir>/last.pt (a finished run only reports its
 results); another --iterations than the run's is an error unless --extend is given, and
@@ -35,6 +40,7 @@ SHORTHANDS = {
     "backbone": "model.backbone",
     "data_root": "data.root",
     "dataset": "data.dataset",
+    "num_classes": "model.num_classes",
     "out_dir": "train.out_dir",
     "iterations": "train.iterations",
     "batch_size": "train.batch_size",
@@ -59,12 +65,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2"),
         help="model.backbone",
     )
-    parser.add_argument("--data-root", help="data.root: folder with leftImg8bit/ and gtFine/")
+    parser.add_argument(
+        "--data-root",
+        help="data.root: folder with leftImg8bit/ and gtFine/, or a folder dataset",
+    )
     parser.add_argument(
         "--dataset",
-        choices=("cityscapes", "synthetic"),
+        choices=("cityscapes", "synthetic", "folder"),
         help=f"data.dataset; synthetic is generated at data.root if missing "
-        f"(default root {SYNTHETIC_ROOT})",
+        f"(default root {SYNTHETIC_ROOT}); folder: your own data with labels.yaml",
+    )
+    parser.add_argument(
+        "--num-classes",
+        type=positive_int,
+        help="model.num_classes: must equal the data's label set (19 for Cityscapes)",
     )
     parser.add_argument("--out-dir", help="train.out_dir: run folder (checkpoints, logs)")
     parser.add_argument(

@@ -143,7 +143,7 @@ def check_class_count(config, labels: LabelSet) -> None:
             f"model.num_classes={config.model.num_classes}, but the {config.data.dataset} data "
             f"at {config.data.root} has {labels.num_classes} classes (label set {labels.name}: "
             f"{', '.join(labels.names[:6])}{' ...' if labels.num_classes > 6 else ''}); "
-            f"set model.num_classes={labels.num_classes}"
+            f"set model.num_classes={labels.num_classes} (train --num-classes {labels.num_classes})"
         )
 
 
