@@ -42,6 +42,28 @@ def test_segment_uses_the_checkpoints_normalisation_at_the_image_size(checkpoint
 
     assert labels.shape == (67, 101) and labels.dtype == np.uint8
     np.testing.assert_array_equal(labels, _labels(reference, rgb, 0.5, 0.5))
+    # a checkpoint from before label sets were stored is Cityscapes, outputs unchanged
+    from segmnv3.core.cityscapes_labels import CITYSCAPES
+
+    assert model.labels is CITYSCAPES and model.labels.names[13] == "car"
+
+
+def test_load_model_names_and_colours_the_classes_of_a_stored_label_set(tmp_path):
+    from segmnv3.core.label_set import ClassSpec, LabelSet
+
+    labels = LabelSet(
+        (ClassSpec("floor", (1, 2, 3)), ClassSpec("shelf", (4, 5, 6)), ClassSpec("bot", (7, 8, 9))),
+        name="warehouse",
+    )
+    config = Config(model=ModelConfig(backbone="mobilenet_v3_small", num_classes=3))
+    model = build_model_from_config(config.model)
+    state = {"model": model.state_dict(), "config": config.to_dict(), "labels": labels.to_dict()}
+    save_checkpoint(state, tmp_path / "three.pt")
+    loaded = segmnv3.load_model(tmp_path / "three.pt")
+    assert loaded.labels == labels and loaded.labels.names[2] == "bot"
+    assert loaded.labels.colors[1].tolist() == [4, 5, 6]
+    rgb = np.zeros((40, 48, 3), dtype=np.uint8)
+    assert segmnv3.segment(loaded, rgb).max() < 3
 
 
 def test_segment_normalises_with_the_models_data_config():

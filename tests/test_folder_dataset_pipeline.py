@@ -129,3 +129,25 @@ def test_a_folder_dataset_reads_like_the_cityscapes_layout(trained):
     assert image.shape == (3, 64, 128) and mask.shape == (64, 128)
     assert set(mask.unique().tolist()) <= {*range(6), 255}
     assert dataset.labels.names == tuple(NAMES) and dataset.labels.mask_format == mask_format
+
+
+def test_the_frame_cache_serves_a_folder_dataset_bit_identically(trained, tmp_path):
+    from segmnv3.data.cache import build_cache
+    from segmnv3.data.config import DataConfig
+    from segmnv3.data.transforms import build_train_transform
+
+    root, _, _ = trained
+    report = build_cache(root, "train", cache_dir=tmp_path, workers=1, progress=False)
+    assert report.written == 4 and report.kept == 0
+    transform = build_train_transform(DataConfig(crop_size=(32, 64)))
+    files = open_dataset(root, "train", transform=transform)
+    cached = open_dataset(root, "train", transform=transform, cache_dir=tmp_path)
+    assert all(entry is not None for entry in cached.cached)  # nested keys found
+    for index in range(len(files)):
+        transform.seed(index)
+        a = files[index]
+        transform.seed(index)
+        b = cached[index]
+        assert a[0].equal(b[0]) and a[1].equal(b[1])
+    again = build_cache(root, "train", cache_dir=tmp_path, workers=1, progress=False)
+    assert again.written == 0 and again.kept == 4
