@@ -86,3 +86,43 @@ def test_the_check_catches_an_upward_and_a_sideways_import(tmp_path):
         "core/files.py (core) -> segmnv3.models.heads (models)",
         "deploy/run.py (deploy) -> segmnv3.engine (engine)",
     ]
+
+
+def module_cycles(package_root: Path, package: str) -> list[list[str]]:
+    """Import cycles between the modules of one package (``data``), lazy imports included."""
+    folder = package_root / package
+    graph = {}
+    for path in sorted(folder.glob("*.py")):
+        prefix = f"segmnv3.{package}."
+        targets = {
+            m[len(prefix) :].split(".")[0] for m in imported_modules(path) if m.startswith(prefix)
+        }
+        graph[path.stem] = targets - {path.stem}
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_no_import_cycle_inside_data_or_core():
+    assert module_cycles(PACKAGE, "data") == []
+    assert module_cycles(PACKAGE, "core") == []
+
+
+def test_the_cycle_check_finds_a_lazy_cycle(tmp_path):
+    root = tmp_path / "segmnv3"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "a.py").write_text("from segmnv3.data.b import x\n")
+    (root / "data" / "b.py").write_text("def f():\n    from segmnv3.data.a import y\n")
+    assert module_cycles(root, "data") == [["a", "b", "a"]]

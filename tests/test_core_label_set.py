@@ -7,7 +7,12 @@ import pytest
 
 from segmnv3.core.cityscapes_labels import CITYSCAPES, CITYSCAPES_LABELIDS, CITYSCAPES_TRAINIDS
 from segmnv3.core.errors import DatasetError
-from segmnv3.core.label_file import presets, resolve_labels, stored_label_set
+from segmnv3.core.label_file import (
+    label_set_from_mapping,
+    presets,
+    resolve_labels,
+    stored_label_set,
+)
 from segmnv3.core.label_set import ClassSpec, LabelSet, generic_label_set
 
 WAREHOUSE = LabelSet(
@@ -73,11 +78,11 @@ def test_invalid_label_sets_are_refused(classes, ignore, message):
 
 
 def test_a_label_set_round_trips_through_its_dict_and_fingerprints_its_decoding():
-    assert LabelSet.from_dict(WAREHOUSE.to_dict()) == WAREHOUSE
-    renamed = LabelSet.from_dict({**WAREHOUSE.to_dict(), "name": "other"})
+    assert label_set_from_mapping(WAREHOUSE.to_dict(), source="t") == WAREHOUSE
+    renamed = label_set_from_mapping({**WAREHOUSE.to_dict(), "name": "other"}, source="t")
     assert renamed.fingerprint() == WAREHOUSE.fingerprint()  # the name is not decoding
     merged = {**WAREHOUSE.to_dict(), "ignore_values": [254]}
-    assert LabelSet.from_dict(merged).fingerprint() != WAREHOUSE.fingerprint()
+    assert label_set_from_mapping(merged, source="t").fingerprint() != WAREHOUSE.fingerprint()
 
 
 def test_cityscapes_presets_have_the_same_19_classes_and_differ_in_their_values():

@@ -126,7 +126,7 @@ def _build_cache(args: argparse.Namespace) -> None:
     from segmnv3.data.cache import build_cache, cache_dir_for
 
     cache_dir = cache_dir_for(args.root, args.cache_dir)
-    from segmnv3.data.layout import open_layout
+    from segmnv3.data.layouts import open_layout
     from segmnv3.data.prepare import default_splits
 
     splits = args.splits or default_splits(open_layout(args.root))

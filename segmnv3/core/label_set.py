@@ -202,7 +202,8 @@ class LabelSet:
 
     # --- storage -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (checkpoints, JSON): the same keys as ``labels.yaml``."""
+        """Plain dict (checkpoints, JSON): the same keys as ``labels.yaml``; read back with
+        ``core.label_file.label_set_from_mapping``."""
         return {
             "name": self.name,
             "classes": [
@@ -214,17 +215,6 @@ class LabelSet:
             "mask_format": self.mask_format,
             "on_unknown": self.on_unknown,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "<label set>") -> LabelSet:
-        """The inverse of :meth:`to_dict` (also what ``labels.yaml`` parses into).
-
-        Raises:
-            DatasetError: naming ``source`` and the key.
-        """
-        from segmnv3.core.label_file import label_set_from_mapping
-
-        return label_set_from_mapping(data, source=source)
 
 
 def generic_label_set(num_classes: int) -> LabelSet:

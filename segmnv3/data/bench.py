@@ -27,7 +27,8 @@ from segmnv3.data.config import DataConfig
 from segmnv3.data.dataset import read_pair_mask
 from segmnv3.data.decode import read_image
 from segmnv3.data.device_normalize import build_uint8_train_transform
-from segmnv3.data.layout import Pair, open_layout
+from segmnv3.data.layout import Pair
+from segmnv3.data.layouts import open_layout
 from segmnv3.data.transforms import build_reference_train_transform, build_train_transform
 
 FRAMES = 8  # distinct frames the benchmark cycles through

@@ -15,7 +15,8 @@ from segmnv3.core.errors import DatasetError
 from segmnv3.core.label_set import LabelSet
 from segmnv3.data.config import DataConfig
 from segmnv3.data.dataset import SegmentationDataset, Transform
-from segmnv3.data.layout import Layout, check_sizes, detect_kind, open_layout
+from segmnv3.data.layout import Layout, check_sizes
+from segmnv3.data.layouts import detect_kind, open_layout
 
 
 def layout_of(cfg: DataConfig) -> Layout:

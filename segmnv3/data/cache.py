@@ -40,6 +40,7 @@ from segmnv3.data.cache_progress import ProgressManifest
 from segmnv3.data.dataset import FileReader, read_pair_mask
 from segmnv3.data.decode import image_size, read_image
 from segmnv3.data.layout import Pair
+from segmnv3.data.layouts import open_layout
 from segmnv3.data.parallel import parallel_map
 
 CACHE_DIRNAME = ".segmnv3_cache"
@@ -233,8 +234,6 @@ def build_cache(
     Raises:
         DatasetError: the split cannot be read (see the layouts) or the disk is too full.
     """
-    from segmnv3.data.layout import open_layout
-
     root = Path(root)
     cache_dir = cache_dir_for(root, cache_dir)
     layout = open_layout(root, kind)

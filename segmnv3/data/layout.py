@@ -3,7 +3,7 @@
 A layout only finds files and checks them (pairing, sizes from headers); decoding is
 ``segmnv3.data.decode`` and the dataset is ``segmnv3.data.dataset``. Two layouts ship:
 Cityscapes (``layout_cityscapes``) and the folder format (``layout_folder``);
-:func:`open_layout` picks one for a root.
+``layouts.open_layout`` picks one for a root.
 """
 
 from __future__ import annotations
@@ -97,48 +97,3 @@ def missing_split(root: Path, split: str, available: list[str], folder: Path) ->
     return DatasetError(
         f"split {split!r} is not in {root} ({folder} is missing); splits present: {shown}"
     )
-
-
-def detect_kind(root: Path) -> str:
-    """``folder`` when ``root/labels.yaml`` or ``root/images/`` exists, else ``cityscapes``."""
-    from segmnv3.core.label_file import LABELS_FILENAME
-
-    if (root / LABELS_FILENAME).exists() or (root / "images").is_dir():
-        return "folder"
-    return "cityscapes"
-
-
-def open_layout(
-    root: str | Path,
-    kind: str | None = None,
-    *,
-    labels: str | None = None,
-    cities: Sequence[str] | None = None,
-) -> Layout:
-    """The layout at ``root``.
-
-    Args:
-        root: the dataset root.
-        kind: ``cityscapes``, ``synthetic`` (the Cityscapes layout the generator writes),
-            ``folder``, or None to detect it (:func:`detect_kind`).
-        labels: a preset name or labels-file path overriding the layout's own label set
-            (folder: ``root/labels.yaml``; Cityscapes: the Cityscapes label set).
-        cities: Cityscapes only: keep these cities.
-
-    Raises:
-        DatasetError: a missing root (with how to get data), or a bad labels file.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(
-            f"dataset root {root} does not exist; download Cityscapes, point data.root at your "
-            f"folder dataset, or run `segmnv3 synth {root}` ({HINT})"
-        )
-    kind = detect_kind(root) if kind is None else kind
-    if kind == "folder":
-        from segmnv3.data.layout_folder import FolderLayout
-
-        return FolderLayout(root, labels=labels)
-    from segmnv3.data.layout_cityscapes import CityscapesLayout
-
-    return CityscapesLayout(root, cities=cities, labels=labels)

@@ -24,8 +24,9 @@ from segmnv3.core.errors import DatasetError
 from segmnv3.core.label_set import LabelSet
 from segmnv3.data.decode import read_image, read_mask_file
 from segmnv3.data.labels import label_ids_to_train_ids
-from segmnv3.data.layout import Layout, Pair, check_sizes, open_layout
+from segmnv3.data.layout import Layout, Pair, check_sizes
 from segmnv3.data.layout_cityscapes import LABEL_SUFFIX, TRAIN_ID_SUFFIX
+from segmnv3.data.layouts import open_layout
 from segmnv3.data.parallel import parallel_map
 
 EXPECTED_COUNTS = {"train": 2975, "val": 500, "test": 1525}
