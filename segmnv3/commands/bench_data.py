@@ -11,6 +11,7 @@ SUMMARY = "Benchmark the data pipeline: training samples/s per worker, PNG vs fr
 EXAMPLES = """examples:
   segmnv3 bench-data                                   # 4 generated 2048x1024 synthetic frames
   segmnv3 bench-data --root datasets/cityscapes --samples 100
+  segmnv3 bench-data --root datasets/mine --crop 256x256     # a folder dataset (labels.yaml)
   segmnv3 bench-data --crop 512x1024 --workers 1 2 4 8 --out outputs/bench_data_512x1024.png
 
 Times each stage in one process with one thread, as one DataLoader worker runs it, for the
@@ -23,7 +24,9 @@ normalisation on the device, interleaved in one run. Then runs a real DataLoader
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", help="dataset root (default: generate 4 full-size synthetic frames in a temp dir)"
+        "--root",
+        help="dataset root, Cityscapes or folder dataset (default: generate 4 full-size "
+        "synthetic frames in a temp dir)",
     )
     parser.add_argument("--split", default="train", help="split to read")
     parser.add_argument(

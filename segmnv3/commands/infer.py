@@ -17,7 +17,9 @@ EXAMPLES = """examples:
 
 The video keeps the input's fps and frame size (an odd-sized one is written as
 <name>_overlay.avi in MJPEG: the mp4 codecs would crop a row and a column).
---save-mask writes train-id PNGs (0..18).
+Overlays use the checkpoint's class colours, and legend.png names them. --save-mask writes
+mask PNGs in the checkpoint's label set: train ids (0..18) for Cityscapes models, a folder
+dataset's own mask values (or RGB colours, for colour masks) for models trained on one.
 Decoding, inference and encoding run in parallel threads; the summary prints model-only
 and end-to-end FPS. Outputs get their final names only once complete.
 
@@ -53,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", default="outputs/infer", help="output folder")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay weight of the colours")
-    parser.add_argument("--save-mask", action="store_true", help="also write label PNGs")
+    parser.add_argument("--save-mask", action="store_true", help="also write mask PNGs (the label set's stored values)")
     parser.add_argument("--show", action="store_true", help="display frames (needs a GUI)")
     parser.add_argument(
         "--max-frames", type=positive_int, metavar="N", help="stop after N frames (webcams)"
