@@ -55,7 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", default="outputs/infer", help="output folder")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay weight of the colours")
-    parser.add_argument("--save-mask", action="store_true", help="also write mask PNGs (the label set's stored values)")
+    parser.add_argument(
+        "--save-mask",
+        action="store_true",
+        help="also write mask PNGs (the label set's stored values)",
+    )
     parser.add_argument("--show", action="store_true", help="display frames (needs a GUI)")
     parser.add_argument(
         "--max-frames", type=positive_int, metavar="N", help="stop after N frames (webcams)"
