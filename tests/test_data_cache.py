@@ -117,12 +117,16 @@ def test_a_deleted_array_is_read_from_png(own_root, tmp_path):
     assert again.cached[2] is None and again.cached[3] is not None
 
 
-def test_an_interrupted_build_keeps_the_previous_manifest(own_root, tmp_path, monkeypatch):
+def test_an_interrupted_build_lists_only_frames_whose_arrays_are_written(
+    own_root, tmp_path, monkeypatch
+):
     cache_dir = tmp_path / "cache"
     build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
     manifest = cache_dir / "train" / MANIFEST_NAME
-    before = manifest.read_bytes()
-    for path in sorted((own_root / "leftImg8bit").rglob("*.png"))[:3]:
+    before = json.loads(manifest.read_bytes())
+    assert before["version"] == 1 and len(before["entries"]) == 8
+    touched = sorted((own_root / "leftImg8bit").rglob("*.png"))[:3]
+    for path in touched:
         os.utime(path, ns=(0, 10**18))
     calls = []
 
@@ -130,14 +134,18 @@ def test_an_interrupted_build_keeps_the_previous_manifest(own_root, tmp_path, mo
         calls.append(job)
         if len(calls) == 2:
             raise RuntimeError("killed")
-        cache_module.write_entry.__wrapped__(job)
+        return cache_module.write_entry.__wrapped__(job)
 
     failing.__wrapped__ = cache_module.write_entry
     monkeypatch.setattr(cache_module, "write_entry", failing)
     with pytest.raises(RuntimeError, match="killed"):
         build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
-    assert manifest.read_bytes() == before
-    assert json.loads(before)["version"] == 1 and len(json.loads(before)["entries"]) == 8
+    after = json.loads(manifest.read_bytes())["entries"]
+    keys = [f"{p.parent.name}/{p.name[: -len('_leftImg8bit.png')]}" for p in touched]
+    assert len(after) == 6 and keys[0] in after and not {keys[1], keys[2]} & set(after)
+    assert after[keys[0]]["image"]["mtime_ns"] == 10**18  # the rebuilt frame, new stamp
+    untouched = set(before["entries"]) - set(keys)
+    assert all(after[key] == before["entries"][key] for key in untouched)
     folders = {manifest.parent, *(p.parent for p in (cache_dir / "train").rglob("*.npy"))}
     assert all(stale_temporaries(folder) == [] for folder in folders)
     assert not list(cache_dir.rglob(".*.tmp*"))

@@ -133,7 +133,8 @@ def test_an_interrupted_cache_build_keeps_its_progress_and_no_temporaries(
     def dies_on_the_third(job):
         calls.append(job)
         if len(calls) == 3:
-            cache._save_array(job[2].image.with_name(".x.tmp999999999.npy"), np.zeros(1))
+            _pair, entry = job
+            cache._save_array(entry.image.with_name(".x.tmp999999999.npy"), np.zeros(1))
             raise KeyboardInterrupt  # like a worker killed mid-write
         return real(job)
 

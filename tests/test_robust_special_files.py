@@ -103,7 +103,7 @@ def test_fifo_and_self_symlink_in_an_image_folder_are_skipped_with_one_line(tmp_
     out = tmp_path / "out"
     with deadline():
         assert main(["infer", str(folder), *SMOKE, "--output", str(out)]) == 2
-    assert sorted(p.name for p in out.iterdir()) == ["a_overlay.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["a_overlay.png", "legend.png"]
     err = capsys.readouterr().err
     assert f"skipping {folder / 'b.png'}: image {folder / 'b.png'} is a named pipe" in err
     assert f"skipping {folder / 'c.png'}: image {folder / 'c.png'} is a symlink loop" in err
@@ -119,7 +119,7 @@ def test_a_fifo_in_the_training_data_is_a_dataset_error(synthetic_root, tmp_path
     victim = sorted((root / "leftImg8bit" / "val").rglob("*.png"))[0]
     victim.unlink()
     os.mkfifo(victim)
-    with deadline(), pytest.raises(DatasetError, match=f"file {victim} is a named pipe"):
+    with deadline(), pytest.raises(DatasetError, match=f"image {victim} is a named pipe"):
         open_dataset(root, "val")
 
 
@@ -150,7 +150,7 @@ def test_infer_with_a_double_star_glob_over_a_loop_segments_each_image_once(tmp_
     with deadline(120):
         assert main(["infer", str(top / "**" / "*.png"), *SMOKE, "--output", str(out)]) == 0
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
-    assert written == ["sub/y_overlay.png", "x_overlay.png"]
+    assert written == ["legend.png", "sub/y_overlay.png", "x_overlay.png"]
 
 
 # -- the pixel limit, from the header, before decoding ------------------------------------
