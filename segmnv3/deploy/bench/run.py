@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from segmnv3.deploy.bench.app import AppLatency
 from segmnv3.deploy.bench.files import BenchFiles
 from segmnv3.deploy.bench.results import (
     BenchmarkResult,
@@ -150,6 +151,7 @@ def run_benchmark(
         latency += rows
         rooflines += [_roofline(run, s, label, size, rows) for s in subjects if not s.baseline]
     largest = max(settings.sizes.values(), key=lambda s: s[0] * s[1])
+    app = _app_latency(run, subjects[0], settings.sizes["half"], largest)
     memory = _measure_memory(run, subjects[0], largest)
     return BenchmarkResult(
         cpu=run.cpu,
@@ -167,6 +169,7 @@ def run_benchmark(
         quick=settings.quick,
         roofs=run.roofs,
         rooflines=rooflines,
+        app=app,
     )
 
 
@@ -256,6 +259,42 @@ def _roofline(
     fastest = min(fp32, key=lambda r: r.median_ms)
     return dataclasses.replace(
         result, fastest_backend=fastest.backend.name, fastest_ms=fastest.median_ms
+    )
+
+
+def _app_latency(
+    run: _Run, subject: Subject, size: tuple[int, int], frame_size: tuple[int, int]
+) -> list[AppLatency]:
+    """Frame (``frame_size``) -> label map at the frame's size, network at ``size``, for
+    eager / ONNX Runtime / OpenVINO, each with a logits graph and a labels graph."""
+    import cv2
+
+    from segmnv3.deploy.bench.app import time_app
+    from segmnv3.deploy.export.graphs import export_onnx
+
+    files, threads = run.files_of(subject, size), run.settings.threads
+    labels_path = export_onnx(
+        subject.model, Path(f"{files.stem}_labels.onnx"), size, output="labels"
+    )
+    runners = {}
+    for backend in (EAGER, ONNXRUNTIME, OPENVINO):
+        source = subject.model if backend == EAGER else files.graph(backend)
+        logits = build_predictor(backend, source, threads=threads)
+        labels = (
+            logits if backend == EAGER else build_predictor(backend, labels_path, threads=threads)
+        )
+        runners[backend, "logits"] = logits.logits
+        runners[backend, "labels"] = labels.predict
+    frame = cv2.resize(run.val_images[0], (frame_size[1], frame_size[0]))[..., ::-1]  # RGB
+    settings = run.settings
+    return time_app(
+        runners,
+        np.ascontiguousarray(frame),
+        size,
+        subject.data,
+        model=subject.name,
+        warmup=settings.warmup,
+        repeats=settings.repeats,
     )
 
 
