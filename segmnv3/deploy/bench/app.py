@@ -17,12 +17,13 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from segmnv3.data.config import DataConfig
-from segmnv3.deploy.runtimes.backend import Backend
+from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO, Backend
 
 STAGES = ("preprocess", "inference", "argmax", "resize_back")
 
@@ -52,6 +53,38 @@ def labels_of_logits(logits: np.ndarray) -> np.ndarray:
     if nhwc.flags.c_contiguous:
         return nhwc[0].argmax(axis=-1).astype(np.uint8)
     return logits[0].argmax(axis=0).astype(np.uint8)
+
+
+APP_BACKENDS = (EAGER, ONNXRUNTIME, OPENVINO)
+"""The runtimes with a labels-out graph (eager: argmax in torch; the others: in the ONNX)."""
+
+
+def graph_runners(
+    model,
+    logits_onnx: Path,
+    size: tuple[int, int],
+    backends: tuple[Backend, ...] = APP_BACKENDS,
+    *,
+    threads: int = 1,
+) -> dict[tuple[Backend, str], Callable[[np.ndarray], np.ndarray]]:
+    """(backend, graph output) -> runner for each of ``backends`` (of ``APP_BACKENDS``):
+    the logits graph ``logits_onnx`` and its labels twin (``<stem>_labels.onnx``)."""
+    from segmnv3.deploy.export.graphs import export_onnx
+    from segmnv3.deploy.runtimes import build_predictor
+
+    labels_onnx = logits_onnx.with_name(f"{logits_onnx.stem}_labels.onnx")
+    if any(b != EAGER for b in backends):
+        export_onnx(model, labels_onnx, size, output="labels")
+    runners = {}
+    for backend in (b for b in APP_BACKENDS if b in backends):
+        if backend == EAGER:
+            logits = labels = build_predictor(EAGER, model, threads=threads)
+        else:
+            logits = build_predictor(backend, logits_onnx, threads=threads)
+            labels = build_predictor(backend, labels_onnx, threads=threads)
+        runners[backend, "logits"] = logits.logits
+        runners[backend, "labels"] = labels.predict  # eager: argmax in torch, uint8 out
+    return runners
 
 
 def time_app(

@@ -256,6 +256,8 @@ def _roofline(
     )
     trace.unlink()
     fp32 = [r for r in rows if r.model == subject.name and r.backend.precision == "fp32"]
+    if not fp32:
+        return result
     fastest = min(fp32, key=lambda r: r.median_ms)
     return dataclasses.replace(
         result, fastest_backend=fastest.backend.name, fastest_ms=fastest.median_ms
@@ -269,32 +271,23 @@ def _app_latency(
     eager / ONNX Runtime / OpenVINO, each with a logits graph and a labels graph."""
     import cv2
 
-    from segmnv3.deploy.bench.app import time_app
-    from segmnv3.deploy.export.graphs import export_onnx
+    from segmnv3.deploy.bench.app import graph_runners, time_app
 
-    files, threads = run.files_of(subject, size), run.settings.threads
-    labels_path = export_onnx(
-        subject.model, Path(f"{files.stem}_labels.onnx"), size, output="labels"
+    files = run.files_of(subject, size)
+    backends = tuple(subject.backends)
+    runners = graph_runners(
+        subject.model, files.onnx(), size, backends, threads=run.settings.threads
     )
-    runners = {}
-    for backend in (EAGER, ONNXRUNTIME, OPENVINO):
-        source = subject.model if backend == EAGER else files.graph(backend)
-        logits = build_predictor(backend, source, threads=threads)
-        labels = (
-            logits if backend == EAGER else build_predictor(backend, labels_path, threads=threads)
-        )
-        runners[backend, "logits"] = logits.logits
-        runners[backend, "labels"] = labels.predict
     frame = cv2.resize(run.val_images[0], (frame_size[1], frame_size[0]))[..., ::-1]  # RGB
-    settings = run.settings
+    warmup, repeats = run.settings.warmup, run.settings.repeats
     return time_app(
         runners,
         np.ascontiguousarray(frame),
         size,
         subject.data,
         model=subject.name,
-        warmup=settings.warmup,
-        repeats=settings.repeats,
+        warmup=warmup,
+        repeats=repeats,
     )
 
 
