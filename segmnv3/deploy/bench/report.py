@@ -23,6 +23,7 @@ def markdown(result: BenchmarkResult) -> str:
         lines += _latency_table(result, label, size)
     for roofline in result.rooflines:
         lines += roofline_table(roofline)
+    lines += _app_table(result)
     lines += [
         "",
         "## Peak resident memory, one image at the largest size (fresh process)",
@@ -148,6 +149,33 @@ def roofline_table(r) -> list[str]:
         f"{r.profiled_ms:.1f} ms. MACs counted on the model graph: "
         f"{r.counted_macs / 1e9:.3f} G (PyTorch profile: {r.model_macs / 1e9:.3f} G).{fastest}",
     ]
+    return lines
+
+
+def _app_table(result: BenchmarkResult) -> list[str]:
+    """Frame -> label map latency per stage, logits-out vs labels-out graphs."""
+    if not result.app:
+        return []
+    first = result.app[0]
+    frame, net = first.frame_size, first.network_size
+    lines = [
+        "",
+        f"## Latency an app sees: {first.model}, RGB uint8 frame {frame[0]}x{frame[1]} -> "
+        f"train ids at {frame[0]}x{frame[1]}, network {net[0]}x{net[1]} (median ms, 1 run "
+        "= all stages)",
+        "",
+        "| backend | graph ends in | preprocess | inference | argmax | resize back | total "
+        "| total / model-only (logits inference, same rounds) | labels = logits graph's |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    model_only = {a.backend: a.inference_ms for a in result.app if a.output == "logits"}
+    for a in result.app:
+        ratio = f"{a.total_ms / model_only[a.backend]:.2f}" if a.backend in model_only else "-"
+        lines.append(
+            f"| {a.backend} | {a.output} | {a.preprocess_ms:.1f} | {a.inference_ms:.1f} "
+            f"| {a.argmax_ms:.1f} | {a.resize_back_ms:.1f} | {a.total_ms:.1f} | {ratio} "
+            f"| {100 * a.agreement_with_logits:.2f}% |"
+        )
     return lines
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from segmnv3.core import schema
 from segmnv3.core.paper import PaperRow
+from segmnv3.deploy.bench.app import AppLatency
 from segmnv3.deploy.bench.roofline import RooflineResult
 from segmnv3.deploy.bench.roofs import Roofs
 from segmnv3.deploy.runtimes.backend import Backend
@@ -142,6 +143,7 @@ class BenchmarkResult:
     targets: Targets | None = None
     roofs: Roofs | None = None  # measured in the same run (None in reports made before them)
     rooflines: list[RooflineResult] = field(default_factory=list)  # ONNX Runtime per op class
+    app: list[AppLatency] = field(default_factory=list)  # frame -> labels at the frame's size
 
     def latency_of(self, model: str, backend: Backend, resolution: str) -> LatencyResult | None:
         """The cell for (model, backend, resolution), or None when it was not measured."""
@@ -171,6 +173,7 @@ class BenchmarkResult:
 
 
 __all__ = [
+    "AppLatency",
     "BenchmarkResult",
     "CpuInfo",
     "LatencyResult",

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from segmnv3.deploy.bench.app import AppLatency
 from segmnv3.deploy.bench.files import BenchFiles
 from segmnv3.deploy.bench.results import (
     BenchmarkResult,
@@ -149,6 +150,7 @@ def run_benchmark(
         latency += rows
         rooflines += [_roofline(run, s, label, size, rows) for s in subjects if not s.baseline]
     largest = max(settings.sizes.values(), key=lambda s: s[0] * s[1])
+    app = _app_latency(run, subjects[0], settings.sizes["half"], largest)
     memory = _measure_memory(run, subjects[0], largest)
     return BenchmarkResult(
         cpu=run.cpu,
@@ -166,6 +168,7 @@ def run_benchmark(
         quick=settings.quick,
         roofs=run.roofs,
         rooflines=rooflines,
+        app=app,
     )
 
 
@@ -252,9 +255,38 @@ def _roofline(
     )
     trace.unlink()
     fp32 = [r for r in rows if r.model == subject.name and r.backend.precision == "fp32"]
+    if not fp32:
+        return result
     fastest = min(fp32, key=lambda r: r.median_ms)
     return dataclasses.replace(
         result, fastest_backend=fastest.backend.name, fastest_ms=fastest.median_ms
+    )
+
+
+def _app_latency(
+    run: _Run, subject: Subject, size: tuple[int, int], frame_size: tuple[int, int]
+) -> list[AppLatency]:
+    """Frame (``frame_size``) -> label map at the frame's size, network at ``size``, for
+    eager / ONNX Runtime / OpenVINO, each with a logits graph and a labels graph."""
+    import cv2
+
+    from segmnv3.deploy.bench.app import graph_runners, time_app
+
+    files = run.files_of(subject, size)
+    backends = tuple(subject.backends)
+    runners = graph_runners(
+        subject.model, files.onnx(), size, backends, threads=run.settings.threads
+    )
+    frame = cv2.resize(run.val_images[0], (frame_size[1], frame_size[0]))[..., ::-1]  # RGB
+    warmup, repeats = run.settings.warmup, run.settings.repeats
+    return time_app(
+        runners,
+        np.ascontiguousarray(frame),
+        size,
+        subject.data,
+        model=subject.name,
+        warmup=warmup,
+        repeats=repeats,
     )
 
 
