@@ -72,8 +72,12 @@ def run(args: argparse.Namespace) -> int:
 
         return run_bench(args, routes)
     folder = model_folder(args)
-    model_routes = export_for_browser(args, folder)
-    return serve_until_interrupted(args, routes | model_routes, folder)
+    server = bind(args, routes, folder)  # a port in use fails before the export
+    try:
+        routes |= export_for_browser(args, folder)
+        return serve_until_interrupted(args, server)
+    finally:
+        server.server_close()
 
 
 def model_folder(args: argparse.Namespace):
@@ -130,24 +134,31 @@ def export_for_browser(args: argparse.Namespace, folder) -> dict:
     return {"/model.onnx": found.onnx, f"/{MODEL_JSON}": found.meta}
 
 
-def serve_until_interrupted(args: argparse.Namespace, routes: dict, folder) -> int:
-    """Start the server, print where to open it, serve until Ctrl-C."""
-    import threading
-
-    from segmnv3.deploy.serve.server import start_server, urls
+def bind(args: argparse.Namespace, routes: dict, folder):
+    """The server bound to ``--host`` / ``--port`` (with its certificate for ``--https``)."""
+    from segmnv3.deploy.serve.server import bind_server, lan_address
 
     tls = None
     if args.https:
-        from segmnv3.deploy.serve.server import lan_address
         from segmnv3.deploy.serve.tls import self_signed_context
 
-        hosts = [args.host, *lan_address()] if args.host in ("0.0.0.0", "::") else [args.host]
+        everywhere = args.host in ("0.0.0.0", "::")
+        hosts = [args.host, *lan_address()] if everywhere else [args.host]
         tls, tool = self_signed_context(folder / "tls", hosts)
         print(
-            f"HTTPS with a self-signed certificate (made by {tool}, {folder / 'tls'}): the "
+            f"HTTPS with a self-signed certificate (made by {tool}, in {folder / 'tls'}): the "
             "browser will warn and ask you to trust it once"
         )
-    server = start_server(routes, args.host, args.port, tls=tls)
+    return bind_server(routes, args.host, args.port, tls=tls)
+
+
+def serve_until_interrupted(args: argparse.Namespace, server) -> int:
+    """Serve, print where to open the page, until Ctrl-C."""
+    import threading
+
+    from segmnv3.deploy.serve.server import serve, urls
+
+    serve(server)
     port = server.server_address[1]
     for url in urls(args.host, port, https=args.https):
         print(f"open {url}", flush=True)
@@ -160,5 +171,4 @@ def serve_until_interrupted(args: argparse.Namespace, routes: dict, folder) -> i
         print("stopped")
     finally:
         server.shutdown()
-        server.server_close()
     return 0

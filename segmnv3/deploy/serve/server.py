@@ -84,10 +84,12 @@ class AppServer(ThreadingHTTPServer):
     allow_reuse_address = False  # a port in use must be an error, not shared
 
 
-def start_server(
+def bind_server(
     routes: dict[str, Path], host: str, port: int, *, tls: ssl.SSLContext | None = None
 ) -> AppServer:
-    """Bind and start serving ``routes`` in a daemon thread; port 0 picks a free one.
+    """Bind the port (0: a free one) for ``routes``; nothing is answered before ``serve``.
+
+    ``routes`` is used as it is when requests come: entries added later are served.
 
     Raises:
         UserError: the port is in use, or the host cannot be bound.
@@ -103,8 +105,20 @@ def start_server(
         raise UserError(f"--host {host} --port {port}: cannot listen there ({error})") from None
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
+    return server
+
+
+def serve(server: AppServer) -> AppServer:
+    """Answer requests in a daemon thread (``server.shutdown()`` stops it)."""
     threading.Thread(target=server.serve_forever, name="segmnv3-serve", daemon=True).start()
     return server
+
+
+def start_server(
+    routes: dict[str, Path], host: str, port: int, *, tls: ssl.SSLContext | None = None
+) -> AppServer:
+    """``bind_server`` then ``serve``."""
+    return serve(bind_server(routes, host, port, tls=tls))
 
 
 def urls(host: str, port: int, *, https: bool) -> list[str]:

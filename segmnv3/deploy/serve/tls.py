@@ -36,6 +36,7 @@ def self_signed_context(folder: Path, hosts: list[str]) -> tuple[ssl.SSLContext,
     except ImportError:
         _with_openssl(cert, key, hosts)
         tool = "openssl"
+    key.chmod(0o600)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context, tool
