@@ -260,3 +260,17 @@ def test_the_serve_command_serves_the_page_isolated_with_threads(assets, browser
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_overlay_is_drawn_in_the_checkpoints_colours(page, served, media):
+    page.set_input_files("#file", str(media["frame0"]))
+    _wait_for_message(page, "frame0.png")
+    page.locator("#alpha").fill("100")  # opaque overlay: the view shows the colours alone
+    drawn = page.evaluate(
+        "() => Array.from(view.getContext('2d').getImageData(0, 0, view.width, view.height).data)"
+    )
+    _, labels = _last(page)
+    colours = np.array([c["color"] for c in served[1]["classes"]], np.uint8)
+    rgb = np.asarray(drawn, np.uint8).reshape(*SIZE, 4)[..., :3]
+    assert np.array_equal(rgb, colours[labels])
+    assert page.errors == []

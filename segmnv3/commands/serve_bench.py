@@ -48,6 +48,8 @@ def run_bench(args: argparse.Namespace, routes: dict) -> int:
                 for name, model in models.items()
                 if name != "screenshots"
             ]
+            shown = models.get("screenshots", list(models.values())[-1])
+            routes["/model.onnx"], routes["/model.json"] = shown.onnx, shown.meta
             shots = bench.screenshots(browser, url, media, out / "screenshots")
             versions = _versions(browser)
             browser.close()

@@ -132,14 +132,17 @@ function argmax(logits, classes) {
   return labels;
 }
 
+let palette = null; // class -> RGBA packed in one 32-bit word (the platform's byte order)
+
 function paintOverlay(labels) {
-  const image = overlayContext.createImageData(net.width, net.height);
-  const colors = state.meta.classes.map((item) => item.color);
-  for (let p = 0; p < labels.length; p++) {
-    const color = colors[labels[p]];
-    image.data.set(color, 4 * p);
-    image.data[4 * p + 3] = 255;
+  if (!palette) {
+    const bytes = new Uint8Array(4 * state.meta.classes.length);
+    state.meta.classes.forEach(({ color }, index) => bytes.set([...color, 255], 4 * index));
+    palette = new Uint32Array(bytes.buffer);
   }
+  const image = overlayContext.createImageData(net.width, net.height);
+  const pixels = new Uint32Array(image.data.buffer);
+  for (let p = 0; p < labels.length; p++) pixels[p] = palette[labels[p]];
   overlayContext.putImageData(image, 0, 0);
 }
 
