@@ -188,3 +188,16 @@ def test_browser_model_is_the_parity_checked_onnx_row_and_is_cached(tmp_path, mo
     assert (meta["input"]["name"], meta["output"]["name"]) == ("image", "logits")
     again = model_files.browser_model(model, tmp_path / "ok", size)
     assert (again.cached, again.onnx) == (True, made.onnx)
+
+
+def test_a_missing_browser_names_the_install_command(monkeypatch):
+    from segmnv3.deploy.serve import browser
+
+    monkeypatch.setattr(browser, "find_chromium", lambda: None)
+    reason = browser.missing_browser()
+    assert reason == (
+        "Chromium is not installed: apt-get install chromium && pip install playwright "
+        "(or make install)"
+    )
+    with pytest.raises(UserError, match="apt-get install chromium"):
+        browser.launch(None)
