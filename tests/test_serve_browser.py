@@ -95,9 +95,9 @@ def browser(media):
         launched.close()
 
 
-@pytest.fixture
-def page(browser, served):
-    """A fresh page on the served app, loaded; its console errors in ``page.errors``."""
+@pytest.fixture(scope="module")
+def loaded(browser, served):
+    """The served app, loaded once (the WASM compiles once); console errors in ``.errors``."""
     context = browser.new_context(accept_downloads=True)
     opened = context.new_page()
     opened.errors = []
@@ -105,8 +105,18 @@ def page(browser, served):
     opened.on("pageerror", lambda error: opened.errors.append(str(error)))
     opened.goto(served[0] + "?threads=2")
     assert opened.evaluate("window.segmnv3.ready") is True, _messages(opened)
+    opened.at_load = (_messages(opened), list(opened.errors))  # messages, console errors
     yield opened
     context.close()
+
+
+@pytest.fixture
+def page(loaded):
+    """The loaded app with no source running, no messages and no console errors yet."""
+    loaded.evaluate("() => { segmnv3.stop(); segmnv3.state.messages.length = 0; }")
+    loaded.errors.clear()
+    yield loaded
+    loaded.evaluate("() => segmnv3.stop()")
 
 
 def _messages(page) -> list:
@@ -140,7 +150,7 @@ def test_page_loads_isolated_multithreaded_without_console_errors(page, served):
     assert [text.strip() for text in legend] == [c["name"] for c in meta["classes"]]
     swatch = page.locator("#legend li span").first.evaluate("e => e.style.background")
     assert swatch == "rgb({}, {}, {})".format(*meta["classes"][0]["color"])
-    assert _messages(page) == [] and page.errors == []
+    assert page.at_load == ([], [])  # no message, no console error while loading
 
 
 def test_labels_agree_with_onnxruntime_in_python(page, served, media):
@@ -210,12 +220,16 @@ _REFUSE = """kind => {
 
 
 def test_denied_or_absent_camera_is_a_message(page):
-    page.evaluate(_REFUSE, "NotAllowedError")
-    page.click("#camera")
-    assert "camera access was denied" in _wait_for_message(page, "camera")["text"]
-    page.evaluate(_REFUSE, "NotFoundError")
-    page.click("#camera")
-    _wait_for_message(page, "no camera found on this device")
+    page.evaluate("() => { window.realGetUserMedia = navigator.mediaDevices.getUserMedia; }")
+    try:
+        page.evaluate(_REFUSE, "NotAllowedError")
+        page.click("#camera")
+        assert "camera access was denied" in _wait_for_message(page, "camera")["text"]
+        page.evaluate(_REFUSE, "NotFoundError")
+        page.click("#camera")
+        _wait_for_message(page, "no camera found on this device")
+    finally:
+        page.evaluate("() => { navigator.mediaDevices.getUserMedia = window.realGetUserMedia; }")
     assert page.errors == []
 
 
