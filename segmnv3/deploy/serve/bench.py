@@ -31,6 +31,7 @@ class BenchRow:
     size: tuple[int, int]
     native_1t: float
     web: dict[int, float] = field(default_factory=dict)  # threads -> ms
+    native: dict[int, float] = field(default_factory=dict)  # threads -> ms (the control)
 
     def ratios(self) -> dict[int, float]:
         """Browser ms / native 1-thread ms for each thread count."""
@@ -54,12 +55,12 @@ def machine_line() -> str:
     return f"{cpu_name()}, {os.cpu_count()} logical cores, load average {load}"
 
 
-def native_ms(onnx: Path, size: tuple[int, int], iterations: int) -> float:
-    """Median ms of native ONNX Runtime, 1 thread, on the page's fixed input."""
+def native_ms(onnx: Path, size: tuple[int, int], iterations: int, threads: int = 1) -> float:
+    """Median ms of native ONNX Runtime on the page's fixed input."""
     from segmnv3.deploy.runtimes import build_predictor
     from segmnv3.deploy.runtimes.backend import ONNXRUNTIME
 
-    predictor = build_predictor(ONNXRUNTIME, onnx, threads=1)
+    predictor = build_predictor(ONNXRUNTIME, onnx, threads=threads)
     count = 3 * size[0] * size[1]
     batch = (np.sin(np.arange(count, dtype=np.float64)) * 2).astype(np.float32)
     batch = batch.reshape(1, 3, *size)  # the page's bench input (app.js)
@@ -98,6 +99,7 @@ def bench_config(
         if figures["threads"] != threads:
             raise RuntimeError(f"the page ran {figures['threads']} threads, asked {threads}")
         row.web[threads] = figures["median"]
+        row.native[threads] = native_ms(model.onnx, size, iterations, threads)
     return row
 
 
@@ -147,7 +149,9 @@ def report(rows: list[BenchRow], machine: str, versions: dict) -> str:
             f"web {t} thread{'s' if t > 1 else ''} {ms:.1f} ms (x{row.ratios()[t]:.2f})"
             for t, ms in sorted(row.web.items())
         )
+        native = ", ".join(f"{t}: {ms:.1f} ms" for t, ms in sorted(row.native.items()))
         lines.append(f"{row.config} {size}: native 1 thread {row.native_1t:.1f} ms; {web}")
+        lines.append(f"    (native by threads, the machine's own scaling: {native})")
     return "\n".join(lines)
 
 
