@@ -288,3 +288,24 @@ def test_overlay_is_drawn_in_the_checkpoints_colours(page, served, media):
     rgb = np.asarray(drawn, np.uint8).reshape(*SIZE, 4)[..., :3]
     assert np.array_equal(rgb, colours[labels])
     assert page.errors == []
+
+
+def test_without_isolation_headers_the_page_runs_one_thread_and_says_so(browser, served):
+    context = browser.new_context()
+    isolation = ("cross-origin-opener-policy", "cross-origin-embedder-policy")
+
+    def strip(route):  # the same server, as a plain one without COOP / COEP would answer
+        response = route.fetch()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in isolation}
+        route.fulfill(response=response, headers=headers)
+
+    context.route("**/*", strip)
+    opened = context.new_page()
+    errors = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.goto(served[0] + "?threads=2")
+    assert opened.evaluate("window.segmnv3.ready") is True
+    assert opened.evaluate("[self.crossOriginIsolated, segmnv3.state.threads]") == [False, 1]
+    assert opened.inner_text("#runtime").endswith("1 thread(s), not cross-origin isolated")
+    assert errors == []
+    context.close()

@@ -17,7 +17,7 @@ from segmnv3.core.errors import UserError
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC_DIR = WEB_DIR / "static"
 VENDOR_DIR = WEB_DIR / "vendor"
-PAGE_FILES = ("index.html", "app.js", "png.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "pixels.js", "png.js", "style.css")
 """The page's own files under ``static/``."""
 
 

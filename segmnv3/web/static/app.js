@@ -2,6 +2,7 @@
 // onnxruntime-web (WASM SIMD; threads when the page is cross-origin isolated; WebGPU on
 // request). Everything comes from the server that sent this page: no CDN.
 // URL options: ?threads=N (WASM threads), ?ep=webgpu, ?max_model_mb=M (memory budget).
+import { argmax, packPalette, paintLabels, resizeNearest, toBase64, toInput } from "./pixels.js";
 import { encodeGrayPng } from "./png.js";
 
 const $ = (id) => document.getElementById(id);
@@ -109,40 +110,12 @@ async function infer(input) {
   return outputs[meta.output.name].data; // NHWC (1, H, W, C) float32
 }
 
-function toInput(rgba) {
-  const { mean, std } = state.meta;
-  const plane = net.width * net.height;
-  const input = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
-    const scale = 1 / (255 * std[c]);
-    const shift = 255 * mean[c];
-    for (let p = 0; p < plane; p++) input[c * plane + p] = (rgba[4 * p + c] - shift) * scale;
-  }
-  return input;
-}
-
-function argmax(logits, classes) {
-  const labels = new Uint8Array(logits.length / classes);
-  for (let p = 0, base = 0; p < labels.length; p++, base += classes) {
-    let best = 0;
-    let value = logits[base];
-    for (let c = 1; c < classes; c++) if (logits[base + c] > value) { value = logits[base + c]; best = c; }
-    labels[p] = best;
-  }
-  return labels;
-}
-
-let palette = null; // class -> RGBA packed in one 32-bit word (the platform's byte order)
+let palette = null; // class -> packed RGBA
 
 function paintOverlay(labels) {
-  if (!palette) {
-    const bytes = new Uint8Array(4 * state.meta.classes.length);
-    state.meta.classes.forEach(({ color }, index) => bytes.set([...color, 255], 4 * index));
-    palette = new Uint32Array(bytes.buffer);
-  }
+  palette ??= packPalette(state.meta.classes.map((item) => item.color));
   const image = overlayContext.createImageData(net.width, net.height);
-  const pixels = new Uint32Array(image.data.buffer);
-  for (let p = 0; p < labels.length; p++) pixels[p] = palette[labels[p]];
+  paintLabels(image, labels, palette);
   overlayContext.putImageData(image, 0, 0);
 }
 
@@ -164,7 +137,7 @@ async function segment(source, width, height) {
   const start = performance.now();
   netContext.drawImage(source, 0, 0, net.width, net.height);
   const rgba = netContext.getImageData(0, 0, net.width, net.height).data;
-  const input = toInput(rgba);
+  const input = toInput(rgba, net.width * net.height, state.meta.mean, state.meta.std);
   const prepared = performance.now();
   const logits = await infer(input);
   const inferred = performance.now();
@@ -280,34 +253,16 @@ async function startCamera() {
   loop(video, "camera");
 }
 
-/** The photo's labels at the photo's size (nearest from the network's). */
-function photoLabels() {
-  const { width, height } = state.photo;
-  const labels = state.last.labels;
-  const out = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const row = Math.min(net.height - 1, Math.floor(((y + 0.5) * net.height) / height)) * net.width;
-    for (let x = 0; x < width; x++) {
-      out[y * width + x] = labels[row + Math.min(net.width - 1, Math.floor(((x + 0.5) * net.width) / width))];
-    }
-  }
-  return out;
-}
-
 async function downloadMask() {
   if (!state.photo) return;
-  const blob = await encodeGrayPng(photoLabels(), state.photo.width, state.photo.height);
+  const { width, height } = state.photo;
+  const labels = resizeNearest(state.last.labels, net.width, net.height, width, height);
+  const blob = await encodeGrayPng(labels, width, height);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
   link.download = `${state.photo.name}_trainids.png`;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-}
-
-function toBase64(bytes) {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
 }
 
 /** For tests: the last frame's network input (RGBA) and labels, base64. */
