@@ -7,7 +7,11 @@ STAMP  := $(VENV)/.installed-stamp
 # smoke run that tests/test_demo.py (part of `make test`, hence CI) executes in-process.
 DEMO_ARGS ?=
 
-.PHONY: install test lint format demo clean
+# The browser assets of `segmnv3 serve` (onnxruntime-web, pinned in its package-lock.json):
+# `npm ci` where npm exists; without npm, serve says how to get them.
+WEB    := segmnv3/web
+
+.PHONY: install web test lint format demo clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) web
+
+web: $(WEB)/vendor/.installed-stamp
+
+$(WEB)/vendor/.installed-stamp: $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/vendor.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(WEB) && npm ci --no-audit --no-fund && touch vendor/.installed-stamp; \
+	else echo "npm not found: skipping the browser assets of segmnv3 serve (install npm, then make web)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -25,11 +36,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint web
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
 	$(BIN)/segmnv3 demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/vendor

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluate",
     "infer": "infer",
     "export": "export",
+    "serve": "serve",
     "bench": "bench",
     "bench-data": "bench_data",
     "profile": "profile",

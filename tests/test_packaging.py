@@ -24,7 +24,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, source / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
     shutil.copytree(REPO / "segmnv3", source / "segmnv3", ignore=ignore)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     subprocess.run(
@@ -44,6 +44,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     assert f"segmnv3/configs/{ROW8}.yaml" in names
     assert "segmnv3/configs/demo_synthetic.yaml" in names
+    assert "segmnv3/web/static/index.html" in names  # the `segmnv3 serve` page
+    assert "segmnv3/web/package-lock.json" in names
+    vendor = REPO / "segmnv3" / "web" / "vendor"  # `npm ci` made it (make install)
+    for path in sorted(vendor.glob("*.wasm")) + sorted(vendor.glob("*.mjs")):
+        assert f"segmnv3/web/vendor/{path.name}" in names
     target = work / "site"
     subprocess.run(
         [
