@@ -115,7 +115,9 @@ def test_a_deleted_array_is_read_from_png(own_root, tmp_path):
     assert again.cached[2] is None and again.cached[3] is not None
 
 
-def test_an_interrupted_build_keeps_the_previous_manifest(own_root, tmp_path, monkeypatch):
+def test_an_interrupted_build_lists_the_unchanged_and_finished_frames(
+    own_root, tmp_path, monkeypatch
+):
     cache_dir = tmp_path / "cache"
     build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
     manifest = cache_dir / "train" / MANIFEST_NAME
@@ -128,14 +130,16 @@ def test_an_interrupted_build_keeps_the_previous_manifest(own_root, tmp_path, mo
         calls.append(job)
         if len(calls) == 2:
             raise RuntimeError("killed")
-        cache_module.write_entry.__wrapped__(job)
+        return cache_module.write_entry.__wrapped__(job)
 
     failing.__wrapped__ = cache_module.write_entry
     monkeypatch.setattr(cache_module, "write_entry", failing)
     with pytest.raises(RuntimeError, match="killed"):
         build_cache(own_root, "train", cache_dir=cache_dir, workers=1, progress=False)
-    assert manifest.read_bytes() == before
     assert json.loads(before)["version"] == 1 and len(json.loads(before)["entries"]) == 8
+    after = json.loads(manifest.read_bytes())["entries"]  # 5 untouched + 1 re-decoded
+    assert len(after) == 6 and set(after) < set(json.loads(before)["entries"])
+    assert read_manifest(cache_dir, "train") == after
     folders = {manifest.parent, *(p.parent for p in (cache_dir / "train").rglob("*.npy"))}
     assert all(stale_temporaries(folder) == [] for folder in folders)
     assert not list(cache_dir.rglob(".*.tmp*"))
