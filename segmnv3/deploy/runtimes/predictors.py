@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.quiet import is_verbose
 from segmnv3.deploy.quiet_openvino import import_openvino
 from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO, Backend
 from segmnv3.deploy.signal_stack import preserved_signal_stack
@@ -111,6 +112,7 @@ class OnnxRuntimePredictor(Predictor):
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 2 if is_verbose() else 3  # no "Removing initializer"
         try:
             self.session = ort.InferenceSession(
                 _onnxruntime_graph(path), options, providers=["CPUExecutionProvider"]
