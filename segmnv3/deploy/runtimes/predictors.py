@@ -113,6 +113,7 @@ class OnnxRuntimePredictor(Predictor):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 2 if is_verbose() else 3  # no "Removing initializer"
+        ort.set_default_logger_severity(options.log_severity_level)  # quantizer sessions too
         try:
             self.session = ort.InferenceSession(
                 _onnxruntime_graph(path), options, providers=["CPUExecutionProvider"]
