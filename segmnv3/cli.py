@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from segmnv3.core.errors import UserError, user_message
+from segmnv3.core.quiet import quiet_third_party
 
 # name -> module under segmnv3.commands; order is the order shown by --help.
 COMMANDS: dict[str, str] = {
@@ -76,6 +77,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             formatter_class=_Formatter,
         )
         module.add_arguments(command)
+        command.add_argument(
+            "--verbose",
+            action="store_true",
+            help="also show third-party log lines (TensorFlow, ExecuTorch, ONNX Runtime, "
+            "OpenCV, torch warnings)",
+        )
         command.set_defaults(_run=module.run)
     return parser
 
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    quiet_third_party(verbose=args.verbose)  # before any library is imported
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """The `segmnv3` command and the tools/ wrappers."""
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import torch
 from test_models_deeplab_reader import write_bundle
 
 from segmnv3.cli import COMMANDS, main
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_top_level_help_lists_commands_with_examples(capsys):
@@ -41,9 +44,19 @@ def test_every_registered_command_has_help_with_examples(capsys):
         assert "examples:" in out, name
 
 
-def test_tool_wrapper_runs_without_install():
+def test_tool_wrappers_need_no_path_surgery_and_shadow_no_stdlib_module():
+    tools = sorted((REPO / "tools").glob("*.py"))
+    assert {"train", "eval", "infer"} <= {path.stem for path in tools}  # the documented names
+    assert [p.name for p in tools if p.stem in sys.stdlib_module_names] == []  # was profile.py
+    assert [p.name for p in tools if "sys.path" in p.read_text()] == []
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout, as `pip install -e .` does
     result = subprocess.run(
-        [sys.executable, "tools/profile.py", "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "tools/profile_model.py", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert "segmnv3 profile" in result.stdout

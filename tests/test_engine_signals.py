@@ -16,6 +16,12 @@ from segmnv3.engine.run_log import read_log
 REPO = Path(__file__).resolve().parents[1]
 
 
+def default_sigint() -> None:
+    """In the child, before exec: Ctrl-C's default disposition. A background job (`make test
+    &`, nohup) starts with SIGINT ignored, the child would inherit it and never stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_to_the_process_group_saves_a_checkpoint(synthetic_root, tmp_path):
     out_dir = tmp_path / "run"
     flags = shlex.split(
@@ -27,10 +33,12 @@ def test_ctrl_c_to_the_process_group_saves_a_checkpoint(synthetic_root, tmp_path
     command = [sys.executable, str(REPO / "tools" / "train.py"), *paths, *flags]
     process = subprocess.Popen(
         command,
+        env={**os.environ, "PYTHONPATH": str(REPO)},  # this checkout, as an install would
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, like a terminal job
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:

@@ -1,4 +1,4 @@
-"""Feature taps, strides and channel counts as SPEC.md section 1-2 pins them down."""
+"""Feature taps, strides and channel counts as docs/SPEC.md sections 1-2 pin them down."""
 
 import pytest
 import torch

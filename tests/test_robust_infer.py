@@ -180,12 +180,19 @@ def test_missing_gpu_is_one_line_before_any_work(tmp_path, capsys):
 # cases 4 and 5: Ctrl-C / SIGTERM keep finished images; stale temporaries go next time
 
 
+def default_sigint() -> None:
+    """In the child, before exec: Ctrl-C's default disposition. A background job (`make test
+    &`, nohup) starts with SIGINT ignored, the child would inherit it and never stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def infer_process(folder: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     argv = [sys.executable, "-m", "segmnv3.cli", "infer", str(folder), *SMOKE, "--save-mask"]
     return subprocess.Popen(
         [*argv, "--output", str(out)],
         env=env,
+        preexec_fn=default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

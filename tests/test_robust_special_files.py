@@ -256,3 +256,18 @@ def test_a_tarball_with_a_huge_member_is_refused_without_reading_it(tmp_path, me
     finally:
         tracemalloc.stop()
     assert peak < 32 << 20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_fifo_or_folder_as_the_config_says_what_it_is(tmp_path, capsys):
+    fifo = tmp_path / "c.yaml"
+    os.mkfifo(fifo)
+    (tmp_path / "d.yaml").mkdir()
+    with deadline():
+        assert main(["profile", "--config", str(fifo)]) == 2
+        assert main(["profile", "--config", str(tmp_path / "d.yaml")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: config file {fifo} is a named pipe (FIFO): reading it would wait for a writer "
+        "forever; give a YAML file",
+        f"error: config file {tmp_path / 'd.yaml'} is a folder, not a file; give a YAML file",
+    ]  # was: "does not exist and is not a shipped config name"

@@ -1,11 +1,11 @@
-"""Thin wrapper: `python tools/demo.py ...` is `segmnv3 demo ...` (see --help)."""
+"""`python tools/demo.py ...` is `segmnv3 demo ...` (see --help).
 
-import sys
-from pathlib import Path
+Needs segmnv3 importable (`make` or `pip install -e .` installs it). No tools/ file is
+named like a standard-library module, so this folder (first on the import path)
+shadows nothing.
+"""
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
-
-from segmnv3.cli import run_tool  # noqa: E402
+from segmnv3.cli import run_tool
 
 if __name__ == "__main__":
     run_tool("demo")

@@ -1,13 +1,11 @@
-"""Thin wrapper: `python tools/train.py ...` is `segmnv3 train ...` (see --help)."""
+"""`python tools/train.py ...` is `segmnv3 train ...` (see --help).
 
-import sys
-from pathlib import Path
+Needs segmnv3 importable (`make` or `pip install -e .` installs it). No tools/ file is
+named like a standard-library module, so this folder (first on the import path)
+shadows nothing.
+"""
 
-# Replace tools/ (which holds profile.py, shadowing the stdlib module that torch imports)
-# with the repository root, so that a clone runs without install.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from segmnv3.cli import run_tool  # noqa: E402
+from segmnv3.cli import run_tool
 
 if __name__ == "__main__":
     run_tool("train")

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from segmnv3.core.errors import ConfigError
+from segmnv3.core.safe_io import special_file_reason
 
 
 def config_dir() -> Path:
@@ -38,6 +39,9 @@ def resolve_config(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
+    reason = special_file_reason(path)
+    if reason != "missing":  # a folder, a FIFO, a symlink loop: say what it is
+        raise ConfigError(f"config file {path} is {reason}; give a YAML file")
     name = path.name if path.suffix == ".yaml" else f"{path.name}.yaml"
     shipped = config_dir() / name
     if shipped.is_file() and (len(path.parts) == 1 or path.parent.name == "configs"):

@@ -14,6 +14,7 @@ import warnings
 from types import ModuleType
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.quiet import native_stderr_filtered
 
 EXTRAS = {
     "tensorboard": "tensorboard",
@@ -40,7 +41,8 @@ def require(module: str, *, package: str, feature: str) -> ModuleType:
         feature: what needs it, including how to do without it (for the message).
     """
     try:
-        return importlib.import_module(module)
+        with native_stderr_filtered():  # TensorFlow's oneDNN / absl lines on import
+            return importlib.import_module(module)
     except ImportError:
         raise UserError(
             f"{feature} needs the {package} package, which is not installed; "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from segmnv3.core.errors import UserError
 from segmnv3.core.image_header import check_image_file
+from segmnv3.core.quiet import native_stderr_filtered
 
 
 def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
@@ -44,7 +45,8 @@ def read_bgr(path: Path, *, what: str = "image"):
 
     check_image_file(path, what)  # no FIFO, no pixel bomb
     try:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        with native_stderr_filtered():  # libpng's own "libpng error: ..." line
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:
         image = None
     if image is None:

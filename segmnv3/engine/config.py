@@ -28,7 +28,7 @@ from segmnv3.models.config import ModelConfig
 
 @dataclass
 class TrainConfig:
-    """Paper protocol (SPEC section 4): SGD 0.9, LR 0.01 at batch 16, poly 0.9, wd 4e-5.
+    """Paper protocol (docs/SPEC.md section 4): SGD 0.9, LR 0.01 at batch 16, poly 0.9, wd 4e-5.
 
     Attributes:
         iterations: optimiser steps (90k with a pretrained backbone; the default is the

@@ -1,4 +1,4 @@
-"""Iteration-based training with the paper's protocol (SPEC section 4).
+"""Iteration-based training with the paper's protocol (docs/SPEC.md section 4).
 
 ``train(config)`` runs alone (``python tools/train.py``) or as one of several processes
 started by ``torchrun`` (DistributedDataParallel, SyncBatchNorm on CUDA, sharded data).

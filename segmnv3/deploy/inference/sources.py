@@ -23,6 +23,7 @@ import numpy as np
 
 from segmnv3.core.errors import UserError
 from segmnv3.core.image_header import check_image_file
+from segmnv3.core.quiet import native_stderr_filtered
 from segmnv3.core.safe_io import safe_glob, special_file_reason
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -97,7 +98,8 @@ class Source:
 def read_image(path: Path) -> np.ndarray | None:
     """BGR uint8 (H, W, 3), or None when OpenCV cannot read the file."""
     try:
-        return cv2.imread(str(path), cv2.IMREAD_COLOR)
+        with native_stderr_filtered():  # libpng's own "libpng error: ..." line
+            return cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:  # some malformed files raise instead of returning None
         return None
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from segmnv3.core.errors import UserError
 from segmnv3.core.optional import require
+from segmnv3.core.quiet import native_stderr_filtered
 from segmnv3.deploy.runtimes.backend import EXECUTORCH, LITERT, Backend
 from segmnv3.deploy.runtimes.predictors import Predictor
 
@@ -38,8 +39,11 @@ class LiteRTPredictor(Predictor):
             "ai_edge_litert.interpreter", package="ai-edge-litert", feature="the litert backend"
         )
         try:
-            self.interpreter = interpreter.Interpreter(model_path=str(path), num_threads=threads)
-            self.interpreter.allocate_tensors()
+            with native_stderr_filtered():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+                self.interpreter = interpreter.Interpreter(
+                    model_path=str(path), num_threads=threads
+                )
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise UserError(f"LiteRT cannot load {path}: {error}") from None
         self.input = self.interpreter.get_input_details()[0]
@@ -98,17 +102,18 @@ class ExecuTorchPredictor(Predictor):
         if backend.runtime != "executorch":
             raise ValueError(f"ExecuTorchPredictor cannot run backend {backend.name}")
         super().__init__(backend)
-        runtime = require(
-            "executorch.runtime", package="executorch", feature="the executorch backend"
-        )
-        from executorch.extension.pybindings import portable_lib
+        with native_stderr_filtered():  # cpuinfo "Failed to open midr file", threadpool lines
+            runtime = require(
+                "executorch.runtime", package="executorch", feature="the executorch backend"
+            )
+            from executorch.extension.pybindings import portable_lib
 
-        portable_lib._unsafe_reset_threadpool(threads)  # else one thread per core
-        try:
-            program = runtime.Runtime.get().load_program(Path(path))
-            self.method = program.load_method("forward")
-        except (ValueError, RuntimeError) as error:
-            raise UserError(f"ExecuTorch cannot load {path}: {error}") from None
+            portable_lib._unsafe_reset_threadpool(threads)  # else one thread per core
+            try:
+                program = runtime.Runtime.get().load_program(Path(path))
+                self.method = program.load_method("forward")
+            except (ValueError, RuntimeError) as error:
+                raise UserError(f"ExecuTorch cannot load {path}: {error}") from None
         if self.method is None:
             raise UserError(f"{path}: no 'forward' method; export it with `segmnv3 export`")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from segmnv3.core.errors import UserError
+from segmnv3.core.quiet import is_verbose
 from segmnv3.deploy.quiet_openvino import import_openvino
 from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO, Backend
 from segmnv3.deploy.signal_stack import preserved_signal_stack
@@ -120,6 +121,8 @@ class OnnxRuntimePredictor(Predictor):
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 2 if is_verbose() else 3  # no "Removing initializer"
+        ort.set_default_logger_severity(options.log_severity_level)  # quantizer sessions too
         if profile is not None:
             options.enable_profiling, options.profile_file_prefix = True, str(profile)
         try:
