@@ -15,6 +15,7 @@ import numpy as np
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.image_header import check_image_file, image_header_size
 from segmnv3.core.label_set import MaskFormat
+from segmnv3.core.quiet import native_stderr_filtered
 from segmnv3.core.safe_io import check_regular_file
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -51,13 +52,20 @@ def _read_head(path: Path, count: int) -> bytes:
         raise DatasetError(f"cannot read {path}: {error.strerror}") from None
 
 
+def _imread(path: Path, flags: int) -> np.ndarray | None:
+    """``cv2.imread``, None when it cannot decode; libpng's own error line is held back
+    (``core.quiet``): the caller's one-line DatasetError says it."""
+    try:
+        with native_stderr_filtered():
+            return cv2.imread(str(path), flags)
+    except cv2.error:
+        return None
+
+
 def read_image(path: Path) -> np.ndarray:
     """RGB uint8 (H, W, 3); DatasetError naming the file when it cannot be decoded."""
     check_image_file(path, "image", error=DatasetError)  # no FIFO, no pixel bomb
-    try:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    except cv2.error:
-        image = None
+    image = _imread(path, cv2.IMREAD_COLOR)
     if image is None:
         raise DatasetError(f"cannot decode image {path} (corrupt or truncated); replace it")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -72,10 +80,7 @@ def read_mask_file(path: Path, mask_format: MaskFormat = "index") -> np.ndarray:
             the limit (``core.image_header``).
     """
     check_image_file(path, "mask", error=DatasetError)  # no FIFO, no pixel bomb
-    try:
-        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        mask = None
+    mask = _imread(path, cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise DatasetError(f"cannot decode mask {path} (corrupt or truncated PNG); replace it")
     if mask.dtype != np.uint8:
