@@ -27,6 +27,17 @@ def test_tiny_demo_runs_every_step_and_reuses_its_outputs(tmp_path, capsys):
     assert list((out / "export").glob("*.onnx"))
     bench = BenchmarkResult.from_dict(json.loads((out / "bench" / "bench.json").read_text()))
     assert bench.quick is True and bench.models[0].name == "demo_synthetic"
+    # the short benchmark: half resolution, the runtimes a user picks first, the reference
+    assert list(bench.sizes) == ["half"] and {r.resolution for r in bench.latency} == {"half"}
+    ours = {r.backend.name for r in bench.latency if r.model == "demo_synthetic"}
+    assert ours == {"eager", "onnxruntime", "onnxruntime-int8"}  # tiny: no phone file
+    assert {r.model for r in bench.latency} == {"demo_synthetic", "torchvision-lraspp"}
+    targets = bench.targets.results
+    assert targets["int8_agreement_half"].met is None  # a toy model: not assessed, not False
+    assert targets["full_vs_half_fastest_fp32"].value is None  # full not run
+    assert targets["int8_vs_fastest_fp32_half"].value is not None
+    assert "int8_agreement_half | 0.9" not in printed and "not assessed" in printed
+    assert "full table (14 runtimes, half and full, baselines): segmnv3 bench" in printed
     assert "segmnv3 demo finished" in printed and "val mIoU" in printed
     assert "latency, 1 thread (median ms)" in printed
 

@@ -176,9 +176,12 @@ def load_subjects(configs: list[str], weights: str | None = None, mobile: bool =
     return subjects + baseline_subjects()
 
 
-def benchmark(subjects, settings, out_dir, data_root=None, video: bool = True):
+def benchmark(
+    subjects, settings, out_dir, data_root=None, video: bool = True, agreement: bool = True
+):
     """Run the benchmark into ``out_dir`` (a temporary synthetic set when ``data_root`` is
-    None); returns the result, with its targets, and the files written."""
+    None); returns the result, with its targets, and the files written. ``agreement=False``
+    leaves the int8 agreement targets unassessed (``targets.assess_targets``)."""
     import tempfile
     from contextlib import ExitStack
     from pathlib import Path
@@ -203,7 +206,7 @@ def benchmark(subjects, settings, out_dir, data_root=None, video: bool = True):
     with ExitStack() as stack:
         if data_root is None:
             calib, agree = settings.calib_images, settings.agreement_images
-            data_root = synthetic_root(stack, sizes["full"], calib, agree)
+            data_root = synthetic_root(stack, max(sizes.values()), calib, agree)
         probe = None
         if video:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="segmnv3-clip-")))
@@ -222,5 +225,5 @@ def benchmark(subjects, settings, out_dir, data_root=None, video: bool = True):
         result = run_benchmark(
             subjects, settings, data_root=data_root, workdir=out_dir / "files", video=probe
         )
-    result = dataclasses.replace(result, targets=assess_targets(result))
+    result = dataclasses.replace(result, targets=assess_targets(result, agreement=agreement))
     return result, write_report(result, out_dir)

@@ -119,7 +119,7 @@ class Targets:
     model: str
     results: dict[str, TargetResult] = field(metadata=schema.FLAT)
     fastest_fp32_backend: Backend
-    int8_backend: Backend
+    int8_backend: Backend | None
     xnnpack_int8_backend: Backend | None = None  # LiteRT / ExecuTorch int8 of the XNNPACK target
 
 
