@@ -4,7 +4,6 @@ graphs checked against logits-out on the same frame (fake runners: no model need
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.bench.app import labels_of_logits, time_app
@@ -43,8 +42,10 @@ def test_time_app_stages_and_agreement():
     assert set(by_key) == set(runners)
     for row in rows:
         assert row.frame_size == (48, 80) and row.network_size == (32, 64) and row.runs == 3
-        stages = row.preprocess_ms + row.inference_ms + row.argmax_ms + row.resize_back_ms
-        assert row.total_ms == pytest.approx(stages, rel=0.5)  # medians of parts vs of sums
+        stages = (row.preprocess_ms, row.inference_ms, row.argmax_ms, row.resize_back_ms)
+        # every run's sum is >= each of its stages, so the median of the sums is >= the
+        # median of each stage (exact; a comparison with the sum of medians is timing noise)
+        assert all(stage >= 0 for stage in stages) and row.total_ms >= max(stages)
     assert by_key[EAGER, "labels"].agreement_with_logits == 1.0
     assert by_key[EAGER, "logits"].agreement_with_logits == 1.0
     wrong = by_key[ONNXRUNTIME, "labels"].agreement_with_logits
