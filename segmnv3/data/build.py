@@ -36,7 +36,6 @@ def build_dataset(
     *,
     train: bool = False,
     transform: Transform | None = None,
-    check_sizes_now: bool = True,
 ) -> SegmentationDataset:
     """The dataset of ``split`` described by ``cfg``, with the matching transform.
 
@@ -45,7 +44,6 @@ def build_dataset(
         split: a split name present under the root.
         train: the training transform (augmentation); else the evaluation transform.
         transform: overrides the transform (e.g. the loader benchmark's).
-        check_sizes_now: compare image and mask sizes from their headers first.
 
     Raises:
         DatasetError: a missing root or split, unpaired or mis-sized files, a bad labels
@@ -53,8 +51,7 @@ def build_dataset(
     """
     layout = layout_of(cfg)
     pairs = layout.pairs(split)
-    if check_sizes_now:
-        check_sizes(pairs)
+    check_sizes(pairs)  # from the headers, before any decoding
     if transform is None:
         transform = _transform(cfg, train)
     reader = None

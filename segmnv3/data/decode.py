@@ -6,7 +6,6 @@ benchmark and deploy's calibration images.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import cv2
@@ -21,15 +20,18 @@ from segmnv3.core.safe_io import check_regular_file
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+class UndecodableError(DatasetError):
+    """An image or mask file that OpenCV cannot decode (corrupt or truncated)."""
+
+
 def png_size(path: Path) -> tuple[int, int]:
     """(H, W) from a PNG header, without decoding; DatasetError if it is not a PNG."""
-    head = _read_head(path, 24)
-    if len(head) < 24 or head[:8] != PNG_MAGIC or head[12:16] != b"IHDR":
+    size = image_header_size(path) if _read_head(path, 8) == PNG_MAGIC else None
+    if size is None:
         raise DatasetError(
             f"{path} is not a valid PNG (corrupt or truncated); re-extract or re-export it"
         )
-    width, height = struct.unpack(">II", head[16:24])
-    return height, width
+    return size
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -67,7 +69,7 @@ def read_image(path: Path) -> np.ndarray:
     check_image_file(path, "image", error=DatasetError)  # no FIFO, no pixel bomb
     image = _imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise DatasetError(f"cannot decode image {path} (corrupt or truncated); replace it")
+        raise UndecodableError(f"cannot decode image {path} (corrupt or truncated); replace it")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -82,7 +84,7 @@ def read_mask_file(path: Path, mask_format: MaskFormat = "index") -> np.ndarray:
     check_image_file(path, "mask", error=DatasetError)  # no FIFO, no pixel bomb
     mask = _imread(path, cv2.IMREAD_UNCHANGED)
     if mask is None:
-        raise DatasetError(f"cannot decode mask {path} (corrupt or truncated PNG); replace it")
+        raise UndecodableError(f"cannot decode mask {path} (corrupt or truncated PNG); replace it")
     if mask.dtype != np.uint8:
         raise DatasetError(
             f"mask {path} is {mask.dtype}; masks must be 8-bit PNGs (is it an instanceIds image?)"

@@ -22,7 +22,7 @@ import numpy as np
 from segmnv3.core.contract import IGNORE_INDEX
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.label_set import LabelSet
-from segmnv3.data.decode import read_image, read_mask_file
+from segmnv3.data.decode import UndecodableError, read_image, read_mask_file
 from segmnv3.data.labels import label_ids_to_train_ids
 from segmnv3.data.layout import Layout, Pair, check_sizes
 from segmnv3.data.layout_cityscapes import LABEL_SUFFIX, TRAIN_ID_SUFFIX
@@ -159,16 +159,16 @@ def _decode(pair: Pair) -> tuple[list[str], str | None, str | None, np.ndarray |
     bad = []
     try:
         read_image(pair.image)
-    except DatasetError as error:
-        if "cannot decode" not in str(error):
-            return bad, None, str(error), None
+    except UndecodableError:
         bad.append(str(pair.image))
+    except DatasetError as error:  # refused before decoding: a FIFO, above the pixel limit
+        return bad, None, str(error), None
     try:
         stored = read_mask_file(pair.mask, pair.labels.mask_format)
         train_ids, unknown = pair.labels.to_train_ids(stored, source=pair.mask)
+    except UndecodableError:
+        return [*bad, str(pair.mask)], None, None, None
     except DatasetError as error:
-        if "cannot decode" in str(error):
-            return [*bad, str(pair.mask)], None, None, None
         return bad, None, str(error), None
     line = pair.labels.describe_unknown(pair.mask, unknown) if unknown else None
     if line and pair.labels.on_unknown == "error":

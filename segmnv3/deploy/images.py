@@ -14,10 +14,9 @@ from segmnv3.core.quiet import native_stderr_filtered
 
 def dataset_images(root: Path, split: str, limit: int) -> list[Path]:
     """The first ``limit`` image files of a split (any layout: ``data.build``)."""
-    from segmnv3.data.build import build_dataset, data_config_for_root
+    from segmnv3.data.build import image_paths
 
-    dataset = build_dataset(data_config_for_root(root), split, check_sizes_now=False)
-    return dataset.image_paths[:limit]
+    return image_paths(root, split)[:limit]
 
 
 def check_model_fits_data(model, root: Path) -> None:

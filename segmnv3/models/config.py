@@ -11,6 +11,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from segmnv3.core.cityscapes_labels import CITYSCAPES
+
 Backbone = Literal["mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2"]
 Head = Literal["lraspp", "raspp"]
 OutputStride = Literal[16, 32]
@@ -98,7 +100,7 @@ class ModelConfig:
 
     backbone: Backbone = "mobilenet_v3_large"
     head: Head = "lraspp"
-    num_classes: int = 19  # Cityscapes; a run's label set decides (engine checks they agree)
+    num_classes: int = CITYSCAPES.num_classes  # a run's label set decides (engine checks)
     output_stride: OutputStride = 16
     rf2: bool = True
     head_channels: int = 128
