@@ -117,6 +117,18 @@ def test_labels_graph_equals_argmax_of_logits(tmp_path, val_frames):
     assert (labels.predict(batch) == expected).mean() >= 0.999
 
 
+def test_labels_graph_parity_is_its_argmax_agreement(tmp_path, val_frames):
+    model = small_model()
+    path = export_onnx(model, tmp_path / "l.onnx", SIZES[0], output="labels")
+    same = check_parity(EagerPredictor(model), OnnxRuntimePredictor(path), val_frames, SIZES[0])
+    assert same.backend == "onnxruntime labels" and same.max_abs_diff is None
+    assert same.agreement >= 0.999 and same.passed
+    assert "labels graph (no logits to compare)" in same.line()
+    other = lively(segmnv3.build_model(backbone="mobilenet_v3_small"), seed=1)
+    worse = check_parity(EagerPredictor(other), OnnxRuntimePredictor(path), val_frames, SIZES[0])
+    assert worse.agreement < 0.9 and not worse.passed and worse.line().endswith("FAIL")
+
+
 def test_int8_quantization_reports_agreement_and_miou(tmp_path, synthetic_root):
     model = small_model()
     size = (128, 256)
@@ -192,6 +204,7 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
             "openvino",
             "int8-onnxruntime",
             "int8-openvino",
+            "labels-onnx",
             "--output",
             str(tmp_path),
             "--data-root",
@@ -210,7 +223,18 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
     )
     assert [r["photos"] for r in report["int8"]] == [3, 3]
     assert all(0.0 <= r["photo_agreement"] <= 1.0 for r in report["int8"])
-    assert set(report["files"]) == {"onnx", "openvino", "int8-onnxruntime", "int8-openvino"}
+    assert set(report["files"]) == {
+        "onnx",
+        "openvino",
+        "int8-onnxruntime",
+        "int8-openvino",
+        "labels-onnx",
+    }
+    assert report["files"]["labels-onnx"].endswith("_64x128_labels.onnx")
+    assert report["layouts"]["labels-onnx"]["output"] == "NHW (N, H, W) uint8 train ids"
+    backends = [p["backend"] for p in report["parity"]]
+    assert backends == ["onnxruntime", "openvino", "onnxruntime labels"]
+    assert report["parity"][2]["max_abs_diff"] is None
     assert all(p["passed"] for p in report["parity"])
     assert [r["backend"] for r in report["int8"]] == ["onnxruntime-int8", "openvino-int8"]
     assert all(0.0 <= r["agreement"] <= 1.0 for r in report["int8"])

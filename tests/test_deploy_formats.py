@@ -42,6 +42,8 @@ EXPORT_FILES = {
     "int8-litert": "row8_64x128_int8.tflite",
     "executorch": "row8_64x128.pte",
     "int8-executorch": "row8_64x128_int8.pte",
+    "labels-onnx": "row8_64x128_labels.onnx",  # added with the table (issue 20)
+    "labels-openvino": "row8_64x128_labels.xml",
 }
 
 

@@ -101,6 +101,21 @@ class _Constant(torch.nn.Module):
         return logits
 
 
+class _LabelsOnly(EagerPredictor):
+    """A predictor whose graph ends in labels (``logits`` unavailable)."""
+
+    output = "labels"
+
+    def __init__(self, inner: EagerPredictor):
+        self.backend, self.inner = inner.backend, inner
+
+    def logits(self, batch):
+        raise AssertionError("a labels graph has no logits")
+
+    def predict(self, batch):
+        return self.inner.predict(batch)
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_parity_and_agreement_fail_on_nonfinite_outputs(bad, tmp_path):
     frame = np.zeros((32, 64, 3), np.uint8)
@@ -110,6 +125,9 @@ def test_parity_and_agreement_fail_on_nonfinite_outputs(bad, tmp_path):
     assert report.max_abs_diff == float("inf") and report.line().endswith("FAIL")
     assert check_parity(broken, broken, [frame], (32, 64)).passed is False
     assert check_parity(good, good, [frame], (32, 64)).passed is True
+    labels_graph = _LabelsOnly(good)  # a graph that ends in labels: argmax agreement only
+    assert check_parity(good, labels_graph, [frame], (32, 64)).passed is True
+    assert check_parity(broken, labels_graph, [frame], (32, 64)).passed is False
     photo = tmp_path / "p.png"
     cv2.imwrite(str(photo), frame)
     assert photo_agreement(good, broken, [photo], (32, 64)) == 0.0

@@ -17,6 +17,8 @@ EXAMPLES = """examples:
   segmnv3 export --weights runs/global/best.pt --dynamic   # a model with pooling: global
   segmnv3 export --weights runs/row08/best.pt --format litert int8-litert executorch \\
       int8-executorch            # phone files (XNNPACK); needs pip install "segmnv3[mobile]"
+  segmnv3 export --weights runs/row08/best.pt --format onnx labels-onnx
+      # also a graph that returns the label map (argmax inside, uint8 out)
   segmnv3 export --weights runs/row08/best.pt --format int8-litert --photos my_photos/
       # int8 agreement with fp32 also on your own (unlabelled) photographs
 
@@ -29,6 +31,8 @@ with the checkpoint's mean / std: `normalisation` in the report) and return
 Phone files: .tflite is NHWC in and out ((1, H, W, 3) -> (1, H, W, C), an Android
 Bitmap's order); .pte is NCHW in and out (ExecuTorch's; other layouts measured slower).
 int8 files keep the float32 ends.
+labels-onnx / labels-openvino end in labels instead: `labels` (N, H, W) uint8 train ids,
+the argmax inside the graph (what an application needs; checked by argmax agreement).
 fp16-litert stores fp16 weights; the fp16 / int8 files also write their fp32 file.
 """
 

@@ -5,10 +5,10 @@ Stages: ``preprocess`` (resize to the network size + normalise: ``to_input``),
 ``inference``, ``argmax`` (over the logits; 0 when the graph ends in labels) and
 ``resize back`` (NEAREST, to the frame's size). Each runtime runs two graphs: one that
 ends in logits (argmax in NumPy, over the contiguous channel axis) and one that ends in
-labels (argmax inside the graph, uint8 out: ``export_onnx(output="labels")``; eager:
-argmax in torch before the copy out). The labels graph is exact when its labels equal
-those of the logits graph (``agreement`` = 1): ``infer`` runs it for ONNX Runtime and
-OpenVINO, and ``segment()`` takes the argmax in torch.
+labels (argmax inside the graph, uint8 out: the ``labels-onnx`` format; eager: argmax in
+torch before the copy out). The labels graph is exact when its labels equal those of the
+logits graph (``agreement`` = 1); ``infer`` streams it where it is also faster
+(``inference.stream.STREAM_FORMATS``), and ``segment()`` takes the argmax in torch.
 """
 
 from __future__ import annotations
@@ -69,12 +69,14 @@ def graph_runners(
 ) -> dict[tuple[Backend, str], Callable[[np.ndarray], np.ndarray]]:
     """(backend, graph output) -> runner for each of ``backends`` (of ``APP_BACKENDS``):
     the logits graph ``logits_onnx`` and its labels twin (``<stem>_labels.onnx``)."""
-    from segmnv3.deploy.export.graphs import export_onnx
+    from segmnv3.deploy.export.formats import format_named
+    from segmnv3.deploy.export.writers import Job
     from segmnv3.deploy.runtimes import build_predictor
 
-    labels_onnx = logits_onnx.with_name(f"{logits_onnx.stem}_labels.onnx")
+    labels_format = format_named("labels-onnx")
+    labels_onnx = labels_format.path(logits_onnx.with_suffix(""), "tuned")
     if any(b != EAGER for b in backends):
-        export_onnx(model, labels_onnx, size, output="labels")
+        labels_format.write(Job(model, size), None, "tuned", labels_onnx)
     runners = {}
     for backend in (b for b in APP_BACKENDS if b in backends):
         if backend == EAGER:

@@ -57,8 +57,12 @@ class FileType:
 
 
 _NCHW_IN, _NHWC_OUT = "NCHW (N, 3, H, W) float32", "NHWC (N, H, W, C) float32"
+_LABELS_OUT = "NHW (N, H, W) uint8 train ids"
 ONNX_FILE = FileType("ONNX", ".onnx", _NCHW_IN, _NHWC_OUT)
 OPENVINO_IR = FileType("OpenVINO IR", ".xml", _NCHW_IN, _NHWC_OUT)  # + .bin beside it
+# Graphs that end in labels: argmax inside the graph (``export_onnx(output="labels")``).
+LABELS_ONNX = FileType("ONNX", ".onnx", _NCHW_IN, _LABELS_OUT)
+LABELS_IR = FileType("OpenVINO IR", ".xml", _NCHW_IN, _LABELS_OUT)
 # LiteRT is NHWC throughout, like an Android Bitmap; ExecuTorch keeps PyTorch's NCHW
 # (other layouts measured slower: ``export.mobile``).
 TFLITE = FileType("LiteRT", ".tflite", "NHWC (1, H, W, 3) float32", "NHWC (1, H, W, C) float32")
@@ -73,7 +77,8 @@ class Format:
         name: the ``segmnv3 export --format`` value and the export report's key.
         backend: the backend export checks it with (int8: with the tuned recipe).
         file: container (suffix, layouts).
-        tag: between the stem and the suffix: ``""``, ``"_fp16"`` or ``"_int8"``.
+        tag: between the stem and the suffix: ``""``, ``"_fp16"``, ``"_int8"`` or
+            ``"_labels"``.
         needs: the format written before it: its source, or (int8 ExecuTorch, made
             from the module) the fp32 reference of its agreement figure.
         write: ``writers.Writer`` that makes the file.
@@ -87,6 +92,11 @@ class Format:
     needs: str | None
     write: Callable[..., Path]
     also_runs: tuple[Backend, ...] = ()
+
+    @property
+    def ends_in_labels(self) -> bool:
+        """The graph returns train ids (argmax inside), not logits."""
+        return self.file.output == _LABELS_OUT
 
     @property
     def lossy(self) -> bool:
@@ -129,8 +139,15 @@ FORMATS = (
     Format("int8-litert", LITERT_INT8, TFLITE, "_int8", "litert", writers.litert_int8),
     Format("executorch", EXECUTORCH, PTE, "", None, writers.executorch),
     Format("int8-executorch", EXECUTORCH_INT8, PTE, "_int8", "executorch", writers.executorch_int8),
+    # Last, so that ``format_for`` gives every backend its logits file.
+    Format(
+        "labels-onnx", ONNXRUNTIME, LABELS_ONNX, "_labels", None, writers.onnx_labels, (OPENVINO,)
+    ),
+    Format("labels-openvino", OPENVINO, LABELS_IR, "_labels", "labels-onnx", writers.openvino),
 )
-"""Every deploy file, each after the one it needs (LiteRT / ExecuTorch: the ``mobile`` extra)."""
+"""Every deploy file, each after the one it needs (LiteRT / ExecuTorch: the ``mobile`` extra).
+The ``labels-`` files end in train ids: an application's label map with the argmax in
+the runtime (``infer`` streams ONNX Runtime's; ``bench`` times both against logits)."""
 
 FORMAT_NAMES = tuple(f.name for f in FORMATS)
 """The ``segmnv3 export --format`` choices."""

@@ -42,9 +42,10 @@ class ExportWrapper(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
         logits = logits["out"] if isinstance(logits, dict) else logits  # (N, C, H, W)
-        if self.output == "labels":
-            return logits.argmax(1).to(torch.uint8)  # (N, H, W)
-        return logits.permute(0, 2, 3, 1)  # (N, H, W, C)
+        nhwc = logits.permute(0, 2, 3, 1)  # (N, H, W, C)
+        if self.output == "labels":  # over the contiguous axis once runtimes go NHWC
+            return nhwc.argmax(-1).to(torch.uint8)  # (N, H, W)
+        return nhwc
 
 
 def export_onnx(

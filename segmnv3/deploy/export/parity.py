@@ -2,7 +2,8 @@
 
 Every fp32 export is followed by a parity check on real images: the largest absolute
 logit difference and the argmax agreement against eager PyTorch, with thresholds stated
-in ``ParityThresholds``.
+in ``ParityThresholds``. A graph that ends in labels (``labels-`` formats) has no logits
+to compare: its labels must agree with PyTorch's argmax as closely.
 """
 
 from __future__ import annotations
@@ -37,15 +38,20 @@ class ParityReport:
 
     backend: str
     images: int
-    max_abs_diff: float
+    max_abs_diff: float | None  # None: the graph ends in labels
     logit_scale: float
     agreement: float
     thresholds: ParityThresholds
 
     @property
     def passed(self) -> bool:
-        """Within both thresholds; a NaN or inf anywhere (``max_abs_diff`` inf) fails."""
-        if not (math.isfinite(self.max_abs_diff) and math.isfinite(self.logit_scale)):
+        """Within both thresholds; a NaN or inf anywhere (``max_abs_diff`` inf) fails.
+        A labels graph: within the agreement threshold (a NaN pixel never agrees)."""
+        if not math.isfinite(self.logit_scale):
+            return False
+        if self.max_abs_diff is None:
+            return self.agreement >= self.thresholds.min_agreement
+        if not math.isfinite(self.max_abs_diff):
             return False
         relative = self.max_abs_diff / max(1.0, self.logit_scale)
         return relative <= self.thresholds.max_abs_diff and (
@@ -55,10 +61,14 @@ class ParityReport:
     def line(self) -> str:
         """One human-readable line: figures, thresholds and PASS/FAIL."""
         t = self.thresholds
+        logits = (
+            "labels graph (no logits to compare)"
+            if self.max_abs_diff is None
+            else f"max |logit diff| {self.max_abs_diff:.2e} (logit scale "
+            f"{self.logit_scale:.1f}, allowed {t.max_abs_diff:.0e} x scale)"
+        )
         return (
-            f"{self.backend:>16}: max |logit diff| {self.max_abs_diff:.2e} "
-            f"(logit scale {self.logit_scale:.1f}, allowed {t.max_abs_diff:.0e} x scale), "
-            f"argmax agreement {100 * self.agreement:.3f}% (need >= {100 * t.min_agreement:.1f}%)"
+            f"{self.backend:>18}: {logits}, argmax agreement {100 * self.agreement:.3f}% (need >= {100 * t.min_agreement:.1f}%)"
             f" over {self.images} image(s): {'PASS' if self.passed else 'FAIL'}"
         )
 
@@ -80,23 +90,34 @@ def check_parity(
 
     Args:
         reference: the eager fp32 model.
-        candidate: the exported runtime.
+        candidate: the exported runtime; one whose graph ends in labels (``output``
+            ``labels``) is compared by argmax agreement alone.
         images: BGR uint8 frames (e.g. from the synthetic set).
         size: network input (H, W) the export was made for; None = each image's own size.
         thresholds: pass criteria.
         data: the model's data config (normalisation).
     """
+    labels_only = candidate.output == "labels"
     worst, scale, agree, total = 0.0, 0.0, 0, 0
     for image in images:
         batch = to_input(image, size, data)  # (1, 3, H, W)
         expected = reference.logits(batch)  # (1, C, H, W)
-        actual = candidate.logits(batch)
-        worst = max(worst, largest_difference(expected, actual))
         scale = max(scale, largest_difference(expected, np.zeros_like(expected)))
-        agree += int(agreeing_pixels(expected, actual).sum())
+        if labels_only:
+            wanted = finite_labels(expected)
+            agree += int(((candidate.predict(batch) == wanted) & (wanted >= 0)).sum())
+        else:
+            actual = candidate.logits(batch)
+            worst = max(worst, largest_difference(expected, actual))
+            agree += int(agreeing_pixels(expected, actual).sum())
         total += expected.shape[0] * expected.shape[2] * expected.shape[3]
     return ParityReport(
-        candidate.name, len(images), worst, scale, agree / max(total, 1), thresholds
+        f"{candidate.name} labels" if labels_only else candidate.name,
+        len(images),
+        None if labels_only else worst,
+        scale,
+        agree / max(total, 1),
+        thresholds,
     )
 
 

@@ -51,6 +51,12 @@ def onnx(job: Job, source: Path | None, recipe: Recipe, path: Path) -> Path:
     return export_onnx(job.model, path, job.size, dynamic=job.dynamic)
 
 
+def onnx_labels(job: Job, source: Path | None, recipe: Recipe, path: Path) -> Path:
+    from segmnv3.deploy.export.graphs import export_onnx
+
+    return export_onnx(job.model, path, job.size, dynamic=job.dynamic, output="labels")
+
+
 def openvino(job: Job, source: Path | None, recipe: Recipe, path: Path) -> Path:
     from segmnv3.deploy.export.graphs import export_openvino
 

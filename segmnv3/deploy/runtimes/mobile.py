@@ -46,23 +46,25 @@ class LiteRTPredictor(Predictor):
                 self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise UserError(f"LiteRT cannot load {path}: {error}") from None
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        _check_nhwc(self.input["shape"], self.output["shape"], path)
+        self.input_details = self.interpreter.get_input_details()[0]
+        self.output_details = self.interpreter.get_output_details()[0]
+        _check_nhwc(self.input_details["shape"], self.output_details["shape"], path)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """(N, 3, H, W) float32 -> raw NHWC output, one image at a time (the file's batch is 1)."""
         outputs = []
         for image in batch:
-            self.interpreter.set_tensor(self.input["index"], _quantize(image, self.input))
+            self.interpreter.set_tensor(
+                self.input_details["index"], _quantize(image, self.input_details)
+            )
             self.interpreter.invoke()
-            outputs.append(self.interpreter.get_tensor(self.output["index"]))  # a copy
+            outputs.append(self.interpreter.get_tensor(self.output_details["index"]))  # a copy
         return np.concatenate(outputs)  # (N, H, W, C)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         raw = self._run(batch)
         if raw.dtype != np.float32:  # an int8 file with quantized output
-            scale, zero_point = self.output["quantization"]
+            scale, zero_point = self.output_details["quantization"]
             raw = (raw.astype(np.float32) - zero_point) * scale
         return raw.transpose(0, 3, 1, 2)  # NHWC -> (N, C, H, W) view
 

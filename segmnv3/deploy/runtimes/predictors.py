@@ -28,7 +28,10 @@ class Predictor(ABC):
 
     Attributes:
         backend: the runtime and precision it runs (fixed at construction).
+        output: what its graph ends in: ``logits``, or ``labels`` (``predict`` only).
     """
+
+    output = "logits"
 
     def __init__(self, backend: Backend):
         self.backend = backend
