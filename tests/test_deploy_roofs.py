@@ -65,3 +65,20 @@ def test_measure_roofs_follows_the_isa_and_round_trips():
     assert schema.from_dict(Roofs, schema.to_plain(roofs)) == roofs
     text = "\n".join(roofs_lines(roofs))
     assert roofs.cpu.model_name in text and f"{roofs.fp32_gmacs:.1f} GMAC/s" in text
+
+
+def test_mlas_gemm_rate_is_positive_and_finite():
+    from segmnv3.deploy.bench.roofs import mlas_gemm_gmacs
+
+    rate = mlas_gemm_gmacs(32, repeats=1)
+    assert math.isfinite(rate) and rate > 0
+
+
+def test_fp32_roof_is_the_faster_gemm_library(monkeypatch):
+    from segmnv3.deploy.bench import roofs as module
+
+    monkeypatch.setattr(module, "gemm_gmacs", lambda dtype, size: {"fp32": 10.0}.get(dtype, 1.0))
+    monkeypatch.setattr(module, "mlas_gemm_gmacs", lambda size: 12.5)
+    roofs = module.measure_roofs(gemm_size=32, cache_bytes=1 << 12, dram_bytes=1 << 16)
+    assert roofs.fp32_gmacs == 12.5  # a runtime's own GEMM beating the roof is no roof
+    assert "torch.mm (10.0) and ONNX Runtime MatMul (12.5 GMAC/s)" in roofs.method
