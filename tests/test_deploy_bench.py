@@ -107,6 +107,42 @@ def test_assess_targets_hand_computed():
     assert assess_targets(result).results["eager_peak_rss_mb"].met is False
 
 
+def test_floor_and_app_targets_hand_computed():
+    from segmnv3.deploy.bench.app import AppLatency
+    from segmnv3.deploy.bench.roofline import RooflineResult
+
+    result = fake_result()
+    assert assess_targets(result).results["app_vs_model_only_half"].value is None  # not run
+    assert assess_targets(result).results["fastest_fp32_vs_cache_floor_half"].met is None
+    roofline = RooflineResult(
+        model="row8",
+        resolution="half",
+        size=(512, 1024),
+        runs=3,
+        rows=[],
+        profiled_ms=90.0,
+        counted_macs=1,
+        model_macs=1,
+        floor_cache_ms=60.0,
+        floor_dram_ms=70.0,
+        fastest_backend="openvino",
+        fastest_ms=81.0,
+    )
+    frame, net = (1024, 2048), (512, 1024)
+    app = [  # model, backend, output, sizes, preprocess, inference, argmax, back, total
+        AppLatency("row8", ONNXRUNTIME, "logits", frame, net, 2.0, 80.0, 11.0, 1.0, 94.0, 5, 1.0),
+        AppLatency("row8", ONNXRUNTIME, "labels", frame, net, 2.0, 81.0, 0.0, 1.0, 84.0, 5, 1.0),
+        AppLatency("row8", OPENVINO, "logits", frame, net, 2.0, 70.0, 11.0, 1.0, 85.0, 5, 1.0),
+    ]
+    result = BenchmarkResult(**{**result.__dict__, "rooflines": [roofline], "app": app})
+    targets = assess_targets(result).results
+    assert targets["fastest_fp32_vs_cache_floor_half"].value == pytest.approx(81 / 60)
+    assert targets["fastest_fp32_vs_cache_floor_half"].met is False  # > 1.25
+    # the fastest app path (ORT labels, 84 ms) over ORT's own logits inference (80 ms)
+    assert targets["app_vs_model_only_half"].value == pytest.approx(84 / 80)
+    assert targets["app_vs_model_only_half"].met is True
+
+
 def test_results_round_trip_through_json():
     result = fake_result()
     result = BenchmarkResult(**{**result.__dict__, "targets": assess_targets(result)})

@@ -59,6 +59,19 @@ TARGETS = (
         "XNNPACK int8 / the same runtime's fp32 (LiteRT or ExecuTorch, the better), half",
     ),
     Target("xnnpack_int8_agreement_half", 0.99, "min", "argmax agreement of that int8 with eager"),
+    Target(
+        "fastest_fp32_vs_cache_floor_half",
+        1.25,
+        "max",
+        "fastest fp32 / the per-layer floor with cache-resident bandwidth (roofline), half",
+    ),
+    Target(
+        "app_vs_model_only_half",
+        1.15,
+        "max",
+        "frame -> label map at the frame's size, fastest runtime's better graph / its "
+        "model-only inference (logits graph, same rounds), half",
+    ),
 )
 
 
@@ -93,6 +106,8 @@ def assess_targets(result: BenchmarkResult, *, agreement: bool = True) -> Target
         "eager_peak_rss_mb": eager_rss,
         "xnnpack_int8_vs_fp32_half": xnnpack[1] if xnnpack else None,
         "xnnpack_int8_agreement_half": xnnpack[0].agreement_with_eager if xnnpack else None,
+        "fastest_fp32_vs_cache_floor_half": _vs_floor(result, first.name),
+        "app_vs_model_only_half": _app_vs_model_only(result, first.name),
     }
     if not agreement:
         values.update(dict.fromkeys(AGREEMENT_TARGETS))
@@ -117,6 +132,27 @@ def _xnnpack_int8(half: dict[Backend, LatencyResult]) -> tuple[LatencyResult, fl
         if half.get(int8) and half.get(fp32)
     ]
     return min(pairs, key=lambda pair: pair[1]) if pairs else None
+
+
+def _vs_floor(result: BenchmarkResult, model: str) -> float | None:
+    """Fastest fp32 / cache-bandwidth floor of ``model`` at half resolution (roofline)."""
+    roofline = next(
+        (r for r in result.rooflines if r.model == model and r.resolution == "half"), None
+    )
+    ratios = None if roofline is None else roofline.fastest_vs_floor
+    return None if ratios is None else ratios[0]
+
+
+def _app_vs_model_only(result: BenchmarkResult, model: str) -> float | None:
+    """The fastest app path (any runtime, its faster graph) / that runtime's model-only
+    inference (its logits graph, timed in the same rounds)."""
+    rows = [a for a in result.app if a.model == model]
+    model_only = {a.backend: a.inference_ms for a in rows if a.output == "logits"}
+    paths = [a for a in rows if a.backend in model_only]
+    if not paths:
+        return None
+    fastest = min(paths, key=lambda a: a.total_ms)
+    return fastest.total_ms / model_only[fastest.backend]
 
 
 def _fastest(rows) -> LatencyResult | None:
