@@ -88,3 +88,12 @@ def test_filtered_blocks_nest(capfd, monkeypatch):
         with quiet.native_stderr_filtered():
             os.write(2, b"[threadpool.cpp:66] Resetting threadpool to 1 threads.\ninner\n")
     assert capfd.readouterr().err == "outer\ninner\n"
+
+
+def test_the_serve_benchmark_media_are_written_without_opencv_notes(tmp_path, capfd):
+    from segmnv3.commands.serve_bench import _media
+
+    media = _media(tmp_path / "media")
+    assert media["video"].stat().st_size > 0
+    err = capfd.readouterr().err
+    assert "OpenCV: FFMPEG" not in err  # was "tag 0x30385056/'VP80' is not supported ..."

@@ -179,13 +179,15 @@ def test_browser_model_is_the_parity_checked_onnx_row_and_is_cached(tmp_path, mo
     monkeypatch.setattr(bundle, "check_parity", real)
     made = model_files.browser_model(model, tmp_path / "ok", size)
     meta = made.description()
-    assert (made.cached, made.onnx.name) == (False, "tiny_64x128.onnx")
+    assert (made.cached, made.onnx.name) == (False, "tiny_64x128_labels.onnx")
     assert meta["size"] == [64, 128] and meta["parity"]["passed"] is True
+    assert meta["parity"]["backend"] == "onnxruntime labels"  # the served graph's own check
     assert meta["mean"] == pytest.approx([0.3, 0.4, 0.5])
     assert meta["std"] == pytest.approx([0.2, 0.25, 0.3])
     assert [c["name"] for c in meta["classes"]] == list(CITYSCAPES.names)
     assert [c["color"] for c in meta["classes"]] == CITYSCAPES.colors.tolist()
-    assert (meta["input"]["name"], meta["output"]["name"]) == ("image", "logits")
+    assert (meta["input"]["name"], meta["output"]["name"]) == ("image", "labels")
+    assert meta["output"]["layout"] == "NHW (N, H, W) uint8 train ids"
     again = model_files.browser_model(model, tmp_path / "ok", size)
     assert (again.cached, again.onnx) == (True, made.onnx)
 

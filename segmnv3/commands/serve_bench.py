@@ -85,6 +85,7 @@ def _media(folder: Path) -> dict[str, Path]:
     import cv2
     import numpy as np
 
+    from segmnv3.core.quiet import native_stderr_filtered
     from segmnv3.data.synthetic import generate_synthetic
     from segmnv3.deploy.serve.browser import write_y4m
 
@@ -100,7 +101,8 @@ def _media(folder: Path) -> dict[str, Path]:
         frames.append(frame)
     capture.release()
     video = folder / "clip.webm"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"VP80"), 12, (512, 256))
+    with native_stderr_filtered():  # OpenCV's note on the VP8 tag in a WebM container
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"VP80"), 12, (512, 256))
     for frame in frames:
         writer.write(frame)
     writer.release()

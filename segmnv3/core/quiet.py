@@ -42,6 +42,7 @@ NATIVE_NOISE = re.compile(
     r"^(\[cpuinfo_utils\.cpp:\d+\] |\[threadpool\.cpp:\d+\] Resetting threadpool"  # ExecuTorch
     r"|libpng (error|warning): "  # before our own "cannot read image" line
     r"|INFO: Created TensorFlow Lite .*delegate"  # LiteRT interpreter
+    r"|OpenCV: FFMPEG: (tag .* is not supported|fallback to use tag)"  # a WebM's VP8 tag
     r"|WARNING: All log messages before absl::InitializeLog\(\)"
     r"|[IW]\d{4} [\d:.]+ +\d+ [\w/.]+\.cc:\d+\] )"  # absl INFO / WARNING (oneDNN notice)
 )

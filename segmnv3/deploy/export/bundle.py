@@ -79,6 +79,11 @@ class ExportResult:
     int8: list[Int8Report] = field(default_factory=list)
     report: Path | None = None
 
+    def parity_of(self, name: str) -> ParityReport:
+        """The parity report of the fp32 file of format ``name`` (in ``files``)."""
+        fp32 = [n for n in self.files if not format_named(n).lossy]
+        return self.parity[fp32.index(name)]
+
     def to_dict(self) -> dict:
         return {
             "model": self.model,

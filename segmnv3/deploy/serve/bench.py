@@ -2,9 +2,10 @@
 1 thread and all threads) beside native ONNX Runtime (1 thread), in the same run, on the
 same ONNX file; and screenshots of the page on a photo, a video and a fake camera.
 
-Speed does not depend on the weights: each config runs random-init (seeded). The page
-times ``session.run`` only (``segmnv3.bench``), native times the project's ONNX Runtime
-predictor, both on the same fixed input after the same warm-up.
+Speed does not depend on the weights: each config runs random-init (seeded). Both sides
+time one input to its label map on the same fixed input after the same warm-up: the page
+``session.run`` of its graph (labels out, ``model_files.FORMAT``; a logits graph adds its
+JavaScript argmax: ``segmnv3.bench``), native the project's ONNX Runtime predictor.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def native_ms(onnx: Path, size: tuple[int, int], iterations: int, threads: int =
     times = []
     for index in range(WARMUP + iterations):
         start = time.perf_counter()
-        predictor.logits(batch)
+        predictor.predict(batch)  # the page's graph: labels out (or logits + argmax)
         if index >= WARMUP:
             times.append(1000 * (time.perf_counter() - start))
     return statistics.median(times)

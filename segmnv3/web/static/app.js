@@ -107,7 +107,12 @@ async function infer(input) {
   const { ort, session, meta } = state;
   const tensor = new ort.Tensor("float32", input, [1, 3, net.height, net.width]);
   const outputs = await session.run({ [meta.input.name]: tensor });
-  return outputs[meta.output.name].data; // NHWC (1, H, W, C) float32
+  return outputs[meta.output.name].data; // labels (1, H, W) uint8, or NHWC (1, H, W, C) logits
+}
+
+/** Train ids of a graph's output: as they are (argmax inside the graph) or argmax in JS. */
+function labelsOf(output) {
+  return state.meta.output.name === "labels" ? output : argmax(output, state.meta.classes.length);
 }
 
 let palette = null; // class -> packed RGBA
@@ -139,9 +144,8 @@ async function segment(source, width, height) {
   const rgba = netContext.getImageData(0, 0, net.width, net.height).data;
   const input = toInput(rgba, net.width * net.height, state.meta.mean, state.meta.std);
   const prepared = performance.now();
-  const logits = await infer(input);
+  const labels = labelsOf(await infer(input));
   const inferred = performance.now();
-  const labels = argmax(logits, state.meta.classes.length);
   paintOverlay(labels);
   state.last = { source, width, height, rgba, labels };
   redraw();
@@ -271,18 +275,18 @@ function exportLast() {
   return { width: net.width, height: net.height, rgba: toBase64(new Uint8Array(rgba.buffer)), labels: toBase64(labels) };
 }
 
-/** Median / min ms of `iterations` inferences on a fixed input, after a warm-up of at least
- * `warmup` runs and `warmupMs` ms (the browser compiles hot WASM code again, optimised). */
+/** Median / min ms of `iterations` inferences to labels on a fixed input, after a warm-up of
+ * at least `warmup` runs and `warmupMs` ms (the browser compiles hot WASM code again). */
 async function bench(iterations = 20, warmup = 3, warmupMs = 3000) {
   const input = new Float32Array(3 * net.width * net.height).map((_, i) => Math.sin(i) * 2);
   const started = performance.now();
   for (let i = 0; i < warmup || (performance.now() - started < warmupMs && i < 200); i++) {
-    await infer(input);
+    labelsOf(await infer(input));
   }
   const times = [];
   for (let i = 0; i < iterations; i++) {
     const start = performance.now();
-    await infer(input);
+    labelsOf(await infer(input));
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
