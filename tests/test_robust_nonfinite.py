@@ -14,6 +14,7 @@ import torch
 from segmnv3.cli import main
 from segmnv3.core.checkpoint import load_checkpoint, nonfinite_tensors, save_checkpoint
 from segmnv3.core.errors import CheckpointError, NonFiniteError
+from segmnv3.deploy.bench.timing import agreement as bench_agreement
 from segmnv3.deploy.export.accuracy import photo_agreement
 from segmnv3.deploy.export.parity import check_parity
 from segmnv3.deploy.runtimes import EagerPredictor
@@ -133,6 +134,10 @@ def test_parity_and_agreement_fail_on_nonfinite_outputs(bad, tmp_path):
     assert photo_agreement(good, broken, [photo], (32, 64)) == 0.0
     assert photo_agreement(broken, broken, [photo], (32, 64)) == 0.0  # was 1.0
     assert photo_agreement(good, good, [photo], (32, 64)) == 1.0
+    batch = [np.zeros((1, 3, 32, 64), np.float32)]
+    assert bench_agreement(good, broken, batch) == 0.0
+    assert bench_agreement(broken, broken, batch) == 0.0  # was 1.0: argmax of NaN is 0
+    assert bench_agreement(good, good, batch) == 1.0
 
 
 @pytest.mark.parametrize(

@@ -98,10 +98,14 @@ def cpu_peak(fma_units: int = 2) -> CpuInfo:
 
 
 def agreement(reference: Predictor, candidate: Predictor, batches: list[np.ndarray]) -> float:
-    """Fraction of pixels where two predictors' argmax labels match."""
+    """Fraction of pixels where two predictors' argmax labels match; a pixel whose logits
+    are not finite in either never matches (NumPy's argmax of NaN logits is index 0 for
+    both, which would count as agreement)."""
+    from segmnv3.deploy.export.parity import agreeing_pixels
+
     same = total = 0
     for batch in batches:
-        a, b = reference.predict(batch), candidate.predict(batch)
-        same += int((a == b).sum())
-        total += a.size
+        matches = agreeing_pixels(reference.logits(batch), candidate.logits(batch))
+        same += int(matches.sum())
+        total += matches.size
     return same / max(total, 1)
