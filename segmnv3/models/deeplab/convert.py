@@ -38,12 +38,15 @@ import numpy as np
 import torch
 
 from segmnv3.core.checkpoint import load_weights
+from segmnv3.core.cityscapes_labels import CITYSCAPES
 from segmnv3.core.errors import CheckpointError
 from segmnv3.models.backbone import halve_last_stage
 from segmnv3.models.config import AUTHORS_HARD_SIGMOID_SCALE, DEFAULT_POOLING, ModelConfig
 from segmnv3.models.deeplab.tf_checkpoint import read_tf_checkpoint
 from segmnv3.models.mobilenetv3 import LARGE_BLOCKS, SMALL_BLOCKS, STEM_CHANNELS
 from segmnv3.models.segmenter import Segmenter, build_model_from_config
+
+CITYSCAPES_CLASSES = CITYSCAPES.num_classes  # the authors' released models are Cityscapes'
 
 Variant = Literal["small", "large"]
 Kind = Literal["conv_bn", "depthwise_bn", "conv_bias"]
@@ -88,7 +91,7 @@ class ConvertedWeights:
     state_dict: dict[str, torch.Tensor]
     ignored: list[str]
     variant: str
-    num_classes: int = 19
+    num_classes: int = CITYSCAPES_CLASSES
 
 
 def layer_map(variant: Variant) -> list[Layer]:
@@ -144,7 +147,7 @@ def to_torch(name: str, array: np.ndarray) -> torch.Tensor:
 
 
 def deeplab_model_config(
-    variant: Variant, output_stride: int = 32, num_classes: int = 19
+    variant: Variant, output_stride: int = 32, num_classes: int = CITYSCAPES_CLASSES
 ) -> ModelConfig:
     """The authors' released model as our config: RF2, LR-ASPP, F = 128, their numerics.
 
@@ -173,7 +176,7 @@ def deeplab_model_config(
 
 
 def build_deeplab_model(
-    variant: Variant, output_stride: int = 32, num_classes: int = 19
+    variant: Variant, output_stride: int = 32, num_classes: int = CITYSCAPES_CLASSES
 ) -> Segmenter:
     """Our model computing the authors' released graph (``deeplab_model_config``)."""
     return build_model_from_config(deeplab_model_config(variant, output_stride, num_classes))
@@ -196,7 +199,9 @@ def convert_deeplab(path: str | Path, variant: Variant) -> ConvertedWeights:
     names = name_map(variant)
     tensors = read_tf_checkpoint(path)
     ignored = sorted(name for name in tensors if not is_model_variable(name))
-    classes = tensors.get("decoder/feature_projection0/biases", np.zeros(19)).shape[0]
+    classes = tensors.get("decoder/feature_projection0/biases", np.zeros(CITYSCAPES_CLASSES)).shape[
+        0
+    ]
     model = build_deeplab_model(variant, num_classes=classes)
     expected = model.state_dict()
     problems = _problems(tensors, set(ignored), names, expected)
