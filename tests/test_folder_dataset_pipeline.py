@@ -113,6 +113,20 @@ def test_export_has_six_channels_parity_and_an_int8_report(trained, tmp_path, ca
     assert "max |logit diff|" in out and "argmax agreement" in out and "mIoU fp32" in out
 
 
+def test_without_its_data_the_int8_miou_is_not_measured(trained, tmp_path, capsys):
+    _, checkpoint, _ = trained  # the synthetic stand-in images carry Cityscapes' 19 classes
+    args = ["export", "--weights", str(checkpoint), "--resolution", "64x128"]
+    args += ["--output", str(tmp_path), "--format", "int8-onnxruntime"]
+    assert main([*args, "--calib-images", "1", "--val-images", "1", "--parity-images", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "mIoU not measured" in out and "pass --data-root" in out
+    assert "mIoU fp32" not in out  # was a figure of 6 classes scored against 19
+    (report,) = tmp_path.glob("*_export.json")
+    (int8,) = json.loads(report.read_text())["int8"]
+    assert int8["miou_fp32"] is None and int8["miou_delta"] is None
+    assert 0.0 <= int8["agreement"] <= 1.0
+
+
 def test_a_cityscapes_checkpoint_is_refused_on_the_folder_data(trained, tmp_path, capsys):
     root, _, _ = trained
     args = ["export", "--random-init", "--resolution", "64x128", "--data-root", str(root)]

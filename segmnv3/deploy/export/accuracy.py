@@ -25,23 +25,30 @@ class Int8Report:
     recipe: str
     images: int
     agreement: float
-    miou_fp32: float
-    miou_int8: float
+    miou_fp32: float | None  # None: the split's labels are not the model's classes
+    miou_int8: float | None
     photos: int = 0
     photo_agreement: float | None = None  # on ``photos`` unlabelled images, if any
 
     @property
-    def miou_delta(self) -> float:
+    def miou_delta(self) -> float | None:
+        if self.miou_fp32 is None or self.miou_int8 is None:
+            return None
         return self.miou_int8 - self.miou_fp32
 
     def line(self) -> str:
         """One line: agreement, mIoU of both, and a flag below the ``INT8_TARGET``."""
         flag = "" if self.agreement >= INT8_TARGET else f"  (below the {INT8_TARGET:.0%} target)"
+        miou = (
+            "mIoU not measured (the synthetic images are labelled with Cityscapes' classes, "
+            "not this model's: pass --data-root with its own labelled data)"
+            if self.miou_delta is None
+            else f"mIoU fp32 {100 * self.miou_fp32:.2f} -> {100 * self.miou_int8:.2f} "
+            f"(delta {100 * self.miou_delta:+.2f} points)"
+        )
         return (
             f"{self.backend} ({self.recipe}): argmax agreement with fp32 "
-            f"{100 * self.agreement:.2f}% over {self.images} val image(s); mIoU fp32 "
-            f"{100 * self.miou_fp32:.2f} -> {100 * self.miou_int8:.2f} "
-            f"(delta {100 * self.miou_delta:+.2f} points)"
+            f"{100 * self.agreement:.2f}% over {self.images} val image(s); {miou}"
             + (
                 f"; agreement {100 * self.photo_agreement:.2f}% on {self.photos} photo(s)"
                 if self.photo_agreement is not None
@@ -65,9 +72,11 @@ def evaluate_int8(
     recipe: str = "",
     data: DataConfig = DEFAULT_DATA,
     photos: Sequence[Path] = (),
+    score: bool = True,
 ) -> Int8Report:
     """Argmax agreement and mIoU of both runtimes on ``split`` (labels at network size), and
-    argmax agreement on the unlabelled ``photos`` (none: not measured)."""
+    argmax agreement on the unlabelled ``photos`` (none: not measured). ``score=False``:
+    the split's labels are not the model's classes, so the mIoU is not computed (None)."""
     import torch
 
     from segmnv3.core.contract import IGNORE_INDEX
@@ -94,10 +103,8 @@ def evaluate_int8(
         for name, logits in (("fp32", expected), ("int8", actual)):
             scored = _scored_labels(logits, mask, classes)
             matrices[name].update(torch.from_numpy(mask), scored)
-    fp32_scores, int8_scores = (matrices[k].compute() for k in ("fp32", "int8"))
-    report = Int8Report(
-        int8.name, recipe, len(pairs), agree / max(total, 1), fp32_scores.miou, int8_scores.miou
-    )
+    fp32_miou, int8_miou = (matrices[k].compute().miou if score else None for k in matrices)
+    report = Int8Report(int8.name, recipe, len(pairs), agree / max(total, 1), fp32_miou, int8_miou)
     if photos:
         report.photos = len(photos)
         report.photo_agreement = photo_agreement(fp32, int8, photos, size, data)

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segmnv3.core.cityscapes_labels import CITYSCAPES
 from segmnv3.core.errors import UserError
 from segmnv3.core.files import write_text_atomic
 from segmnv3.deploy.export.accuracy import Int8Report, evaluate_int8
@@ -186,4 +187,5 @@ def _check_lossy(
         recipe=settings.recipe if backend.is_int8 else "weights",
         data=model.data,
         photos=settings.photos,
+        score=settings.data_root is not None or model.labels.names == CITYSCAPES.names,
     )
