@@ -210,3 +210,19 @@ def test_quick_benchmark_json_has_every_field(tmp_path, synthetic_root):
     for name in ("bench.md", "latency_vs_madds.png", "latency_half_full.png", "roofline.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert not list(tmp_path.glob(".*tmp*"))  # every report file was published whole
+
+
+def test_chart_labels_of_lines_closer_than_five_percent_are_joined():
+    from segmnv3.deploy.bench.charts import _close_together
+
+    every = [
+        (700, "r11", "half"),
+        (9_460, "smp", "half"),
+        (9_470, "r8", "full"),
+        (15_950, "tv", "full"),
+    ]
+    assert _close_together(every) == [
+        (700, ["r11 (half)"]),
+        (9_460, ["smp (half)", "r8 (full)"]),  # 0.1% apart: one label, not two overprinted
+        (15_950, ["tv (full)"]),
+    ]
