@@ -61,16 +61,11 @@ def program_key(program: torch.export.ExportedProgram, *options) -> str:
 
 
 class ConversionMemo:
-    """The converters' outputs of one test module, by ``program_key``.
-
-    Attributes:
-        converted: how many calls ran a converter for real.
-        reused: how many calls got an earlier output.
-    """
+    """The converters' outputs (flatbuffer / program bytes) of one test module, by
+    ``program_key``."""
 
     def __init__(self):
-        self.outputs: dict[str, object] = {}
-        self.converted = self.reused = 0
+        self.outputs: dict[str, bytes] = {}
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Route both converters through the memo for one test."""
@@ -84,9 +79,6 @@ class ConversionMemo:
             if key not in self.outputs:
                 converted = convert_litert(module, sample_args, *args, **kwargs)
                 self.outputs[key] = converted.model_content()
-                self.converted += 1
-            else:
-                self.reused += 1
             return LiteRTModel(self.outputs[key])
 
         def memo_executorch(program, *args, **kwargs):
@@ -94,9 +86,6 @@ class ConversionMemo:
             if key not in self.outputs:
                 lowered = lower_executorch(program, *args, **kwargs)
                 self.outputs[key] = lowered.to_executorch().buffer
-                self.converted += 1
-            else:
-                self.reused += 1
             buffer = self.outputs[key]
             return SimpleNamespace(to_executorch=lambda: SimpleNamespace(buffer=buffer))
 

@@ -9,6 +9,7 @@ converter's passes), hence the ``slow`` marks; the whole module needs the ``mobi
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from segmnv3.cli import main
 from segmnv3.core.checkpoint import save_checkpoint
@@ -36,7 +38,7 @@ from segmnv3.deploy.runtimes.backend import (
 )
 from segmnv3.deploy.runtimes.predictors import EagerPredictor
 from segmnv3.models.config import ModelConfig
-from tests.convert_once import ConversionMemo
+from tests.convert_once import ConversionMemo, program_key
 from tests.test_deploy_export import SIZES, small_model
 from tests.test_deploy_infer import video_properties
 
@@ -75,6 +77,20 @@ def tiny_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
     config = {"model": to_plain(TINY), "data": to_plain(DataConfig())}
     return save_checkpoint({"model": small_model().state_dict(), "config": config}, path)
+
+
+def test_conversion_key_tells_apart_what_a_converter_reads():
+    def key(module, size=(8, 8)):
+        return program_key(torch.export.export(module, (torch.zeros(1, 3, *size),)))
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).eval()
+    other = copy.deepcopy(model)
+    assert key(model) == key(other)  # an identical graph: the conversion is reused
+    assert key(model) != key(model, (8, 16))
+    assert key(model) != key(copy.deepcopy(model).to(memory_format=torch.channels_last))
+    other[1].running_mean[0] += 1e-6  # one value of one buffer
+    assert key(model) != key(other)
 
 
 @installed
