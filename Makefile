@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Demo sizes are a parameter, not a separate code path: `make demo DEMO_ARGS=--tiny` is the
-# smoke run that tests/test_demo.py (part of `make test`, hence CI) executes in-process.
+# smoke run that tests/test_demo.py (part of `make test`, hence CI) checks: run once from the
+# installed wheel (tests/conftest.py: tiny_demo), then again in-process, which must reuse it.
 DEMO_ARGS ?=
 
 # The browser assets of `segmnv3 serve` (onnxruntime-web, pinned in its package-lock.json):

@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: a tiny synthetic Cityscapes generated once per session."""
+"""Shared pytest fixtures, each made once per session: a tiny synthetic Cityscapes, the
+installed wheel and the tiny demo run from it."""
 
 from __future__ import annotations
 
@@ -29,3 +30,24 @@ def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         video_frames=8,
         video_size=SYNTHETIC_SIZE,
     )
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """segmnv3 built as a wheel from a copy of the sources and installed into a folder."""
+    from tests.wheel import install_wheel
+
+    return install_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(installed_wheel: Path, tmp_path_factory: pytest.TempPathFactory):
+    """(output folder, finished process) of ``segmnv3 demo --tiny --out demo`` run once from
+    the installed wheel in an empty directory: ``test_packaging`` checks that it runs
+    there, ``test_demo`` what it wrote and printed (the demo takes ~20 s on one core).
+    """
+    from tests.wheel import run_installed
+
+    cwd = tmp_path_factory.mktemp("demo_cwd")
+    argv = ["-m", "segmnv3.cli", "demo", "--tiny", "--out", "demo", "--device", "cpu"]
+    return cwd / "demo", run_installed(installed_wheel, cwd, *argv)
