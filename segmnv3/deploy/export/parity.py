@@ -68,8 +68,9 @@ class ParityReport:
             f"{self.logit_scale:.1f}, allowed {t.max_abs_diff:.0e} x scale)"
         )
         return (
-            f"{self.backend:>18}: {logits}, argmax agreement {100 * self.agreement:.3f}% (need >= {100 * t.min_agreement:.1f}%)"
-            f" over {self.images} image(s): {'PASS' if self.passed else 'FAIL'}"
+            f"{self.backend:>18}: {logits}, argmax agreement {100 * self.agreement:.3f}% "
+            f"(need >= {100 * t.min_agreement:.1f}%) over {self.images} image(s): "
+            f"{'PASS' if self.passed else 'FAIL'}"
         )
 
     def to_dict(self) -> dict:

@@ -178,7 +178,8 @@ STREAM_FORMATS = {ONNXRUNTIME: "labels-onnx"}
 the graph is exact and faster. Measured on row 8 at 512x1024, one thread (AMD EPYC Zen 4):
 ONNX Runtime's labels graph costs ~1 ms over its logits graph, against ~11 ms for the
 argmax in NumPy; OpenVINO's labels graph is slower than its logits graph plus NumPy's
-argmax (124 vs 108 + 11 ms), so it streams logits like every other backend."""
+argmax (136.8 vs 110.5 + 8.7 ms in one bench run), so it streams logits like every other
+backend."""
 
 
 class PredictorCache:
