@@ -23,6 +23,7 @@ EXTRAS = {
     "executorch": "mobile",
     "litert-torch": "mobile",
     "ai-edge-litert": "mobile",  # LiteRT's interpreter, installed by litert-torch
+    "torch-pruning": "adapt",
 }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from segmnv3.core.cityscapes_labels import CITYSCAPES
+from segmnv3.models.channels import ChannelTable
 
 Backbone = Literal["mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2"]
 Head = Literal["lraspp", "raspp"]
@@ -50,6 +51,7 @@ PRESET_FIXED = (
     "hard_sigmoid_scale",
     "head_bn_eps",
     "dilation",
+    "channels",
 )
 # The hard-sigmoid scale of the authors' graph: relu6(x + 3) * 0.16667, not exactly 1/6.
 AUTHORS_HARD_SIGMOID_SCALE = 0.16667
@@ -93,6 +95,10 @@ class ModelConfig:
             uses ``AUTHORS_HARD_SIGMOID_SCALE`` (0.16667).
         head_bn_eps: BatchNorm epsilon of the head (the authors' ``aspp0``: 1e-5); the
             backbone keeps 1e-3.
+        channels: the backbone's channel table (``models.channels.ChannelTable``: stem,
+            [expanded, out] per block, last conv), replacing the counts that
+            ``backbone`` / ``width_mult`` / ``rf2`` give; the topology stays theirs. None =
+            the paper's counts. ``segmnv3 adapt`` (NetAdapt) writes one.
 
     Raises:
         ValueError: on construction, naming the key and its allowed values.
@@ -117,6 +123,7 @@ class ModelConfig:
     align_corners: bool = False
     hard_sigmoid_scale: float | None = None
     head_bn_eps: float = 1e-3
+    channels: ChannelTable | None = None
 
     def __post_init__(self) -> None:
         _check_choice("preset", self.preset, (None, *typing.get_args(Preset)))
@@ -147,6 +154,10 @@ class ModelConfig:
             )
         if self.preset is not None:
             self._check_preset()
+        if self.channels is not None:
+            from segmnv3.models.segmenter import backbone_spec  # torch: only with a table
+
+            backbone_spec(self)  # raises ValueError naming the block that breaks the seed
 
     def _check_numerics(self) -> None:
         scale, eps = self.hard_sigmoid_scale, self.head_bn_eps

@@ -13,6 +13,7 @@ from segmnv3.models.backbone import (
     last_downsampling,
     with_output_stride,
 )
+from segmnv3.models.channels import ChannelTable, apply_channel_table
 from segmnv3.models.layers import NormLayer, Padding, default_norm, make_divisible
 
 # (expansion t, output channels c, repeats n, first stride s), MobileNetV2 paper Table 2.
@@ -39,6 +40,7 @@ def mobilenet_v2_backbone(
     dilation: Dilation = "torchvision",
     padding: Padding = "symmetric",
     gate_scale: float | None = None,
+    channels: ChannelTable | None = None,
 ) -> MobileNetBackbone:
     """Build a MobileNetV2 segmentation backbone.
 
@@ -52,7 +54,28 @@ def mobilenet_v2_backbone(
         dilation: OS 16 rule for the block that loses its stride (``with_output_stride``).
         padding: "symmetric" or "tf_same" (TensorFlow SAME on strided convs).
         gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
+        channels: a channel table replacing the counts (``models.channels``; NetAdapt).
     """
+    stem, blocks, _ = mobilenet_v2_spec(width_mult=width_mult, rf2=rf2)
+    blocks = with_output_stride(blocks, output_stride, dilation)  # strides decide residuals
+    if channels is not None:
+        stem, blocks, _ = apply_channel_table(stem, blocks, None, channels)
+    return MobileNetBackbone(
+        stem_channels=stem,
+        stem_activation="RE6",
+        blocks=blocks,
+        last_channels=None,
+        skip=skip,
+        norm_layer=norm_layer,
+        padding=padding,
+        gate_scale=gate_scale,
+    )
+
+
+def mobilenet_v2_spec(
+    *, width_mult: float = 1.0, rf2: bool = True
+) -> tuple[int, list[BlockConfig], None]:
+    """``(stem channels, block rows, None)``: MobileNetV2 has no last 1x1 conv here."""
     rows = [(t, c, s if i == 0 else 1) for t, c, n, s in V2_STAGES for i in range(n)]
     last_down = last_downsampling([stride for _, _, stride in rows])
     stem = make_divisible(STEM_CHANNELS * width_mult)
@@ -63,13 +86,4 @@ def mobilenet_v2_backbone(
             out //= 2  # after the width rounding: x0.35 gives 28 / 56, the paper's 0.16M
         blocks.append(BlockConfig(KERNEL, in_channels * t, out, False, "RE6", stride))
         in_channels = out
-    return MobileNetBackbone(
-        stem_channels=stem,
-        stem_activation="RE6",
-        blocks=with_output_stride(blocks, output_stride, dilation),
-        last_channels=None,
-        skip=skip,
-        norm_layer=norm_layer,
-        padding=padding,
-        gate_scale=gate_scale,
-    )
+    return stem, blocks, None

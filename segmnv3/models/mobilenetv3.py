@@ -16,6 +16,7 @@ from segmnv3.models.backbone import (
     halve_last_stage,
     with_output_stride,
 )
+from segmnv3.models.channels import ChannelTable, apply_channel_table
 from segmnv3.models.layers import NormLayer, Padding, default_norm, make_divisible
 
 B = BlockConfig  # kernel, expanded, out, SE, activation, stride
@@ -56,6 +57,29 @@ STEM_CHANNELS = 16
 LAST_CONV_EXPANSION = 6  # last 1x1 conv = 6x the last block's output (960 = 6 x 160)
 
 
+def mobilenet_v3_spec(
+    variant: str = "large", *, width_mult: float = 1.0, rf2: bool = True
+) -> tuple[int, list[BlockConfig], int]:
+    """``(stem channels, block rows, last conv channels)`` of a variant, width and RF2
+    (strides before the output-stride rule)."""
+    tables = {"large": LARGE_BLOCKS, "small": SMALL_BLOCKS}
+    if variant not in tables:
+        raise ValueError(f"variant must be one of {sorted(tables)}, got {variant!r}")
+    blocks = tables[variant]
+    if rf2:
+        blocks = halve_last_stage(blocks)
+    blocks = [
+        dataclasses.replace(
+            block,
+            expanded=make_divisible(block.expanded * width_mult),
+            out=make_divisible(block.out * width_mult),
+        )
+        for block in blocks
+    ]
+    stem = make_divisible(STEM_CHANNELS * width_mult)
+    return stem, blocks, LAST_CONV_EXPANSION * blocks[-1].out
+
+
 def mobilenet_v3_backbone(
     variant: str = "large",
     *,
@@ -67,6 +91,7 @@ def mobilenet_v3_backbone(
     dilation: Dilation = "torchvision",
     padding: Padding = "symmetric",
     gate_scale: float | None = None,
+    channels: ChannelTable | None = None,
 ) -> MobileNetBackbone:
     """Build a MobileNetV3 segmentation backbone.
 
@@ -82,27 +107,17 @@ def mobilenet_v3_backbone(
         dilation: OS 16 rule for the block that loses its stride (``with_output_stride``).
         padding: "symmetric" or "tf_same" (TensorFlow SAME on strided convs).
         gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
+        channels: a channel table replacing the counts (``models.channels``; NetAdapt).
     """
-    tables = {"large": LARGE_BLOCKS, "small": SMALL_BLOCKS}
-    if variant not in tables:
-        raise ValueError(f"variant must be one of {sorted(tables)}, got {variant!r}")
-    blocks = tables[variant]
-    if rf2:
-        blocks = halve_last_stage(blocks)
-    blocks = [
-        dataclasses.replace(
-            block,
-            expanded=make_divisible(block.expanded * width_mult),
-            out=make_divisible(block.out * width_mult),
-        )
-        for block in blocks
-    ]
-    blocks = with_output_stride(blocks, output_stride, dilation)
+    stem, blocks, last = mobilenet_v3_spec(variant, width_mult=width_mult, rf2=rf2)
+    blocks = with_output_stride(blocks, output_stride, dilation)  # strides decide residuals
+    if channels is not None:
+        stem, blocks, last = apply_channel_table(stem, blocks, last, channels)
     return MobileNetBackbone(
-        stem_channels=make_divisible(STEM_CHANNELS * width_mult),
+        stem_channels=stem,
         stem_activation="HS",
         blocks=blocks,
-        last_channels=LAST_CONV_EXPANSION * blocks[-1].out,
+        last_channels=last,
         last_activation="HS",
         skip=skip,
         norm_layer=norm_layer,

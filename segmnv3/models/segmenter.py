@@ -9,12 +9,13 @@ import torch
 from torch import nn
 
 from segmnv3.core.contract import MIN_INPUT_SIZE
-from segmnv3.models.backbone import MobileNetBackbone
+from segmnv3.models.backbone import BlockConfig, MobileNetBackbone, with_output_stride
+from segmnv3.models.channels import ChannelTable, apply_channel_table, table_of
 from segmnv3.models.config import BACKBONES, DEFAULT_POOLING, HEADS, WIDTHS, ModelConfig
 from segmnv3.models.heads import LRASPPHead, RASPPHead
 from segmnv3.models.layers import resize
-from segmnv3.models.mobilenetv2 import mobilenet_v2_backbone
-from segmnv3.models.mobilenetv3 import mobilenet_v3_backbone
+from segmnv3.models.mobilenetv2 import mobilenet_v2_backbone, mobilenet_v2_spec
+from segmnv3.models.mobilenetv3 import mobilenet_v3_backbone, mobilenet_v3_spec
 
 __all__ = [
     "BACKBONES",
@@ -24,6 +25,8 @@ __all__ = [
     "Segmenter",
     "build_model",
     "build_model_from_config",
+    "backbone_spec",
+    "seed_channel_table",
 ]
 
 
@@ -86,6 +89,7 @@ def build_model_from_config(config: ModelConfig) -> Segmenter:
             dilation=config.dilation,
             padding=config.padding,
             gate_scale=config.hard_sigmoid_scale,
+            channels=config.channels,
         )
         head = _head(config, encoder)
         model = Segmenter(encoder, head, config.num_classes, config.align_corners)
@@ -94,6 +98,30 @@ def build_model_from_config(config: ModelConfig) -> Segmenter:
 
         load_imagenet_backbone(model, config.pretrained_backbone, family=config.backbone)
     return model
+
+
+def backbone_spec(config: ModelConfig) -> tuple[int, list[BlockConfig], int | None]:
+    """``(stem, block rows, last conv)`` of the config's backbone, its channel table applied
+    (strides after the output-stride rule: at OS 16 the last stage's first block may join
+    a residual group, as in the built model).
+
+    Raises:
+        ValueError: a channel table that does not fit the backbone (``apply_channel_table``).
+    """
+    if config.backbone == "mobilenet_v2":
+        stem, blocks, last = mobilenet_v2_spec(width_mult=config.width_mult, rf2=config.rf2)
+    else:
+        variant = config.backbone.rsplit("_", 1)[-1]
+        stem, blocks, last = mobilenet_v3_spec(
+            variant, width_mult=config.width_mult, rf2=config.rf2
+        )
+    seed = stem, with_output_stride(blocks, config.output_stride, config.dilation), last
+    return seed if config.channels is None else apply_channel_table(*seed, config.channels)
+
+
+def seed_channel_table(config: ModelConfig) -> ChannelTable:
+    """The channel table of ``config`` (its own, or the paper's counts for its backbone)."""
+    return table_of(*backbone_spec(config))
 
 
 def _head(config: ModelConfig, encoder: MobileNetBackbone) -> nn.Module:
