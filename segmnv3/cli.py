@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "bench-data": "bench_data",
     "profile": "profile",
     "convert-deeplab": "convert_deeplab",
+    "adapt": "adapt",
 }
 
 EXAMPLES = """examples:

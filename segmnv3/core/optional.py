@@ -24,6 +24,9 @@ EXTRAS = {
     "litert-torch": "mobile",
     "ai-edge-litert": "mobile",  # LiteRT's interpreter, installed by litert-torch
     "torch-pruning": "adapt",
+    "onnxruntime": "deploy",
+    "onnx": "deploy",
+    "openvino": "openvino",
 }
 
 
