@@ -171,7 +171,8 @@ def _roots(model: Segmenter, unit: Unit) -> list[nn.Conv2d]:
 
 def _prune_lowest(graph, root: nn.Conv2d, remove: int, tp) -> None:
     """Remove the ``remove`` channels of ``root``'s output with the smallest summed L1
-    norm over every (non-depthwise) conv that produces them."""
+    norm over every conv that produces them as features (not depthwise convs, whose
+    filters follow the channels, nor SE's gate convs)."""
     if remove <= 0:
         return
     everything = graph.get_pruning_group(
@@ -184,6 +185,7 @@ def _prune_lowest(graph, root: nn.Conv2d, remove: int, tp) -> None:
             isinstance(layer, nn.Conv2d)
             and layer.groups == 1
             and graph.is_out_channel_pruning_fn(dep.handler)
+            and (layer is root or ".se." not in graph._module2name.get(layer, ""))
         ):
             norms = layer.weight.detach().abs().sum(dim=(1, 2, 3))  # (out,)
             for index in idxs:  # the root's own item holds plain ints

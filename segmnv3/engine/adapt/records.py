@@ -181,10 +181,22 @@ def plot_adapt(log_path: Path, chart: Path) -> Path | None:
 
 
 def final_outputs(out_dir: Path, state: dict, reason: str, is_main: bool, say):
-    """Write ``adapted.yaml`` / ``adapted.pt`` and the ``done`` record; say how it ended."""
+    """Write ``adapted.yaml`` / ``adapted.pt`` and the ``done`` record; say how it ended.
+
+    Raises:
+        UserError: the target cannot be reached (no unit saves another step): nothing is
+            written under the final names; the message names the smallest model found.
+    """
     from segmnv3.core.label_file import LABELS_KEY
     from segmnv3.engine.adapt.search import AdaptResult
 
+    if reason == "unreachable":
+        raise UserError(
+            f"the target {state['target_ms']:.2f} ms cannot be reached: no unit can save "
+            f"another {100 * state['settings'].delta:g}% step; the smallest model found runs "
+            f"at {state['ms']:.2f} ms after {state['step']} steps ({out_dir / STATE}); rerun "
+            f"with --target-ms {state['ms']:.2f} (or a smaller --delta) to finish with it"
+        )
     config_path, checkpoint_path = out_dir / FINAL_CONFIG, out_dir / FINAL_CHECKPOINT
     if is_main:
         import yaml
@@ -217,15 +229,4 @@ def _ending(reason: str, state: dict) -> str:
     )
     if reason == "target":
         return f"target reached after {figures}"
-    if reason == "unreachable":
-        return (
-            f"the target cannot be reached: no unit can save another step's latency; stopped "
-            f"at the smallest model found after {figures}"
-        )
     return f"stopped at --max-steps after {figures}"
-
-
-def check_writable(out_dir: Path) -> None:
-    """UserError when ``out_dir`` exists as a file."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out-dir {out_dir} is a file; give a folder")
