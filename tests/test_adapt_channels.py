@@ -104,7 +104,9 @@ def test_a_table_round_trips_through_a_checkpoint_and_exports(small_model, tmp_p
     pruned, model_config = shrink(small_model, SMALL, Unit("head"), 96)
     pruned, model_config = shrink(pruned, model_config, Unit("expand", (3,)), 64)
     config = Config(model=model_config)
-    path = save_checkpoint({"model": pruned.state_dict(), "config": config.to_dict()}, tmp_path / "a.pt")
+    path = save_checkpoint(
+        {"model": pruned.state_dict(), "config": config.to_dict()}, tmp_path / "a.pt"
+    )
     loaded, stored = load_model(path)
     assert stored["model"]["channels"]["blocks"][3] == [64, 40]
     assert stored["model"]["head_channels"] == 96

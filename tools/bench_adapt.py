@@ -23,6 +23,7 @@ def segmnv3(argv: list[str]) -> None:
     if _cli(argv):
         raise SystemExit(f"segmnv3 {argv[0]} failed")
 
+
 ROW11 = "table7_row11_v3small_rf2_lraspp_f128_os16"
 SIZE = (256, 512)
 

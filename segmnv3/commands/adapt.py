@@ -155,6 +155,9 @@ def _seed(args: argparse.Namespace):
             apply_override(data, item)
         return Config.from_dict(data, source=f"{args.checkpoint} + flags"), model
     config = load_config(args.config, overrides)
+    import torch
+
+    torch.manual_seed(args.seed)  # the same random seed model in every process and rerun
     return config, build_model_from_config(config.model).eval()
 
 
