@@ -66,9 +66,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from segmnv3 import __version__
+    from importlib.metadata import version
 
-    parser.add_argument("--version", action="version", version=f"segmnv3 {__version__}")
+    parser.add_argument("--version", action="version", version=f"segmnv3 {version('segmnv3')}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for name in COMMANDS if only is None else [only]:
         module = _load(name)
