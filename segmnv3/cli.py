@@ -67,6 +67,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from importlib.metadata import version
+
+    parser.add_argument("--version", action="version", version=f"segmnv3 {version('segmnv3')}")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for name in COMMANDS if only is None else [only]:
         module = _load(name)

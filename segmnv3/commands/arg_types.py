@@ -51,6 +51,14 @@ non_negative_int = int_at_least(0)
 """``type=`` for counts that may be 0 (warm-up runs)."""
 
 
+def port(text: str) -> int:
+    """``type=`` for a TCP port: 0 (any free one) to 65535."""
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535 (0: any free one), got {value}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """``type=`` for a finite number > 0 (frame rates)."""
     value = _finite_float(text)

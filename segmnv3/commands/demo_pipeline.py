@@ -63,7 +63,16 @@ class DemoSummary:
         lines += [f"  {name:<28} {value}" for name, value in self.figures.items()]
         lines += ["", *self.latency, "", "outputs:"]
         lines += [f"  {name:<28} {path}" for name, path in self.outputs.items()]
-        return "\n".join(lines + ["=" * 72])
+        return "\n".join(lines + ["", *self.next_steps(), "=" * 72])
+
+    def next_steps(self) -> list[str]:
+        """The commands from here to the user's own photo, with this run's checkpoint."""
+        weights = self.outputs.get("checkpoint", "runs/mine/best.pt")
+        return [
+            "next: your own photo (a model of real streets: segmnv3 convert-deeplab, README)",
+            f"  segmnv3 infer photo.jpg --weights {weights} --output outputs/mine",
+            f"  segmnv3 serve --weights {weights}        # the same in a browser page",
+        ]
 
 
 def _step(number: int, title: str, run: Callable[[], object], done: Path | None = None) -> None:

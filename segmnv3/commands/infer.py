@@ -114,6 +114,14 @@ def _run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
     )
     source = open_source(args.input)
+    if source.left_out:
+        shown = ", ".join(p.name for p in source.left_out[:3])
+        more = ", ..." if len(source.left_out) > 3 else ""
+        print(
+            f"note: {len(source.left_out)} file(s) in {args.input} are not images read here "
+            f"and are left out ({shown}{more}); convert them to PNG or JPEG to segment them",
+            file=sys.stderr,
+        )
     try:
         check_writable(settings.output)
     except UserError as error:

@@ -37,9 +37,18 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from segmnv3.commands.zoo import format_table, paper_configs, profile_config
+    from segmnv3.core.errors import UserError
+    from segmnv3.core.files import write_text_atomic
     from segmnv3.engine.config import load_config
 
+    if args.json and Path(args.json).is_dir():
+        raise UserError(f"--json {args.json} is a folder; give a file name, e.g. profile.json")
     if args.roofs:
+        if args.config:
+            raise UserError(
+                "--roofs measures this CPU, not a config: drop --config, or drop --roofs "
+                "to profile the config"
+            )
         return _roofs(args.json)
     paths = [Path(p) for p in args.config] if args.config else paper_configs()
     configs = [load_config(p) for p in paths]  # all errors before any work
@@ -53,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps([asdict(e) for e in entries], indent=2))
+        write_text_atomic(Path(args.json), json.dumps([asdict(e) for e in entries], indent=2))
         print(f"wrote {args.json}")
     return 0
 

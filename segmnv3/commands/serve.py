@@ -27,13 +27,13 @@ to trust) from another device. The browser assets come from `npm ci` (make insta
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from segmnv3.commands.arg_types import positive_int
+    from segmnv3.commands.arg_types import port, positive_int
     from segmnv3.commands.model_args import add_model_arguments
 
     add_model_arguments(parser)
     parser.set_defaults(resolution="512x1024")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: LAN)")
-    parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    parser.add_argument("--port", type=port, default=8000, help="port (0: any free one)")
     parser.add_argument(
         "--https", action="store_true", help="serve over HTTPS with a self-signed certificate"
     )
@@ -71,13 +71,22 @@ def run(args: argparse.Namespace) -> int:
         from segmnv3.commands.serve_bench import run_bench
 
         return run_bench(args, routes)
+    from segmnv3.commands.interrupts import run_until_interrupted
+
     folder = model_folder(args)
     server = bind(args, routes, folder)  # a port in use fails before the export
-    try:
-        routes |= export_for_browser(args, folder)
-        return serve_until_interrupted(args, server)
+    try:  # SIGTERM during the export cleans up as Ctrl-C does
+        return run_until_interrupted(
+            lambda: _export_and_serve(args, routes, folder, server),
+            "stopped before serving; no browser model was kept unless complete",
+        )
     finally:
         server.server_close()
+
+
+def _export_and_serve(args: argparse.Namespace, routes: dict, folder, server) -> int:
+    routes |= export_for_browser(args, folder)
+    return serve_until_interrupted(args, server)
 
 
 def model_folder(args: argparse.Namespace):
@@ -144,7 +153,15 @@ def bind(args: argparse.Namespace, routes: dict, folder):
 
         everywhere = args.host in ("0.0.0.0", "::")
         hosts = [args.host, *lan_address()] if everywhere else [args.host]
-        tls, tool = self_signed_context(folder / "tls", hosts)
+        try:
+            tls, tool = self_signed_context(folder / "tls", hosts)
+        except OSError as error:
+            from segmnv3.core.errors import UserError
+
+            raise UserError(
+                f"--https: cannot write the certificate in {folder / 'tls'} "
+                f"({error.strerror or error}); pass --output with a writable folder"
+            ) from None
         print(
             f"HTTPS with a self-signed certificate (made by {tool}, in {folder / 'tls'}): the "
             "browser will warn and ask you to trust it once"

@@ -120,6 +120,8 @@ def resolve_config(args: argparse.Namespace):
         state = load_checkpoint(args.resume)
         if is_training_checkpoint(state):
             data = Config.from_dict(state["config"], source=args.resume).to_dict()
+            if not any(item.startswith("train.out_dir=") for item in overrides):
+                _continue_in_checkpoint_folder(data, args.resume)
             for item in overrides:
                 apply_override(data, item)
             return Config.from_dict(data, source=f"{args.resume} + flags")
@@ -127,6 +129,17 @@ def resolve_config(args: argparse.Namespace):
     if config.data.dataset == "synthetic" and config.data.root == DataConfig().root:
         config.data.root = SYNTHETIC_ROOT  # never generate fake images into the real root
     return config
+
+
+def _continue_in_checkpoint_folder(data: dict, resume: str) -> None:
+    """A resumed run continues in the folder its checkpoint is in, not the folder named
+    inside it (a copied run must not overwrite the original); --out-dir still decides."""
+    from pathlib import Path
+
+    stored, folder = Path(data["train"]["out_dir"]), Path(resume).parent
+    if stored.resolve() != folder.resolve():
+        print(f"continuing in {folder} (the checkpoint's folder; the run began in {stored})")
+    data["train"]["out_dir"] = str(folder)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ shipped config's name (``table7_row08_v3large_rf2_lraspp_f128_os16``, with or wi
 
 from __future__ import annotations
 
+import difflib
 from importlib import resources
 from pathlib import Path
 
@@ -46,8 +47,11 @@ def resolve_config(name_or_path: str | Path) -> Path:
     shipped = config_dir() / name
     if shipped.is_file() and (len(path.parts) == 1 or path.parent.name == "configs"):
         return shipped
-    names = ", ".join(p.stem for p in shipped_configs())
+    stems = [p.stem for p in shipped_configs()]
+    close = [s for s in stems if path.stem.lower() in s] if len(path.stem) >= 3 else []
+    close = close if len(close) == 1 else difflib.get_close_matches(path.stem, stems, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
     raise ConfigError(
         f"config file {name_or_path} does not exist and is not a shipped config name; "
-        f"give a YAML path or one of: {names}"
+        f"{hint}give a YAML path or one of: {', '.join(stems)}"
     )

@@ -25,6 +25,7 @@ import yaml
 
 from segmnv3.core.errors import DatasetError
 from segmnv3.core.label_set import ClassSpec, LabelSet, MaskFormat, OnUnknown
+from segmnv3.core.schema import load_yaml
 
 LABELS_FILENAME = "labels.yaml"
 _TOP_KEYS = {"classes", "ignore_values", "ignore_colors", "mask_format", "on_unknown", "name"}
@@ -77,7 +78,7 @@ def read_label_file(path: str | Path) -> LabelSet:
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"cannot read {path}: {error}") from None
     except yaml.YAMLError as error:

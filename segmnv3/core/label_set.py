@@ -239,7 +239,13 @@ def _distinct_color(index: int) -> Rgb:
 def _validate(labels: LabelSet) -> None:
     where = f"label set {labels.name}"
     if not labels.classes:
-        raise DatasetError(f"{where}: classes is empty; list at least one class")
+        raise DatasetError(f"{where}: classes is empty; list at least two classes")
+    if labels.num_classes == 1:
+        raise DatasetError(
+            f"{where}: one class ({labels.classes[0].name!r}) gives nothing to learn (every "
+            "pixel is that class: loss 0, mIoU 100%); add a class for everything else, e.g. "
+            "background"
+        )
     if labels.num_classes > MAX_CLASSES:
         raise DatasetError(f"{where}: {labels.num_classes} classes; at most {MAX_CLASSES}")
     _no_duplicates(where, "class names", [c.name for c in labels.classes])

@@ -41,6 +41,37 @@ class _Loader(yaml.SafeLoader):
     """``yaml.SafeLoader`` reading numbers by YAML 1.2: ``1e-3``, ``5E6``, ``1.e+3`` are
     floats (YAML 1.1, which PyYAML follows, wants a dot and a signed exponent)."""
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """A mapping, refusing a key written twice (PyYAML keeps the last one silently)."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(key, seen[key], line, key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping key written twice in one YAML mapping; its text is one line naming the key
+    and both lines."""
+
+    def __init__(self, key: Any, first: int, second: int, mark: yaml.Mark) -> None:
+        problem = (
+            f"duplicate key {key!r} on lines {first} and {second}: "
+            "YAML would silently keep the last one; remove or merge one of them"
+        )
+        super().__init__(problem=problem, problem_mark=mark)
+
+    def __str__(self) -> str:
+        return str(self.problem)
+
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
@@ -51,7 +82,8 @@ _Loader.add_implicit_resolver(
 
 def load_yaml(text: str) -> Any:
     """Parse YAML safely (no Python tags), numbers by YAML 1.2 rules; ``yaml.YAMLError``
-    on bad syntax. The one YAML reader of configs and ``--set`` values."""
+    on bad syntax or a key written twice in one mapping (:class:`DuplicateKeyError`).
+    The one YAML reader of configs, ``--set`` values and ``labels.yaml``."""
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 

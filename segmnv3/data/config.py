@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from segmnv3.core.contract import IMAGENET_MEAN, IMAGENET_STD, MIN_INPUT_SIZE
 from segmnv3.core.errors import ConfigError
+from segmnv3.core.image_header import LIMIT_VARIABLE, max_image_pixels
 
 Dataset = Literal["cityscapes", "synthetic", "folder"]
 
@@ -109,6 +110,13 @@ def _check_size(name: str, value: Any) -> tuple[int, int]:
         raise ConfigError(
             f"data.{name} must be [H, W] with both >= {MIN_INPUT_SIZE} (the network's total "
             f"stride), got {value!r}"
+        )
+    limit = max_image_pixels()
+    if height * width > limit:
+        raise ConfigError(
+            f"data.{name} {height}x{width} is {height * width / 1e6:.0f} MP, above the "
+            f"{limit / 1e6:.0f} MP image limit ({LIMIT_VARIABLE}): its tensors would not fit "
+            "in memory; use a size like the paper's [769, 769]"
         )
     return height, width
 

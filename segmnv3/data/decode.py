@@ -2,17 +2,22 @@
 
 Shared by every layout (Cityscapes, folder), the frame cache, ``prepare``, the loader
 benchmark and deploy's calibration images.
+
+One rule for EXIF orientation: an image and its mask pair as displayed. Sizes come from
+``core.image_header`` with the orientation applied, OpenCV applies it when decoding images,
+and :func:`read_mask_file` applies a mask's own orientation (rarely set) the same way.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from segmnv3.core.errors import DatasetError
-from segmnv3.core.image_header import check_image_file, image_header_size
+from segmnv3.core.image_header import check_image_file, exif_orientation, image_header_size
 from segmnv3.core.label_set import MaskFormat
 from segmnv3.core.quiet import native_stderr_filtered
 from segmnv3.core.safe_io import check_regular_file
@@ -82,6 +87,14 @@ def read_mask_file(path: Path, mask_format: MaskFormat = "index") -> np.ndarray:
             the limit (``core.image_header``).
     """
     check_image_file(path, "mask", error=DatasetError)  # no FIFO, no pixel bomb
+    if mask_format == "index" and _is_palette_png(path):
+        mask = _read_palette_indices(path)
+    else:
+        mask = _read_stored_mask(path, mask_format)
+    return np.ascontiguousarray(apply_orientation(mask, exif_orientation(path)))
+
+
+def _read_stored_mask(path: Path, mask_format: MaskFormat) -> np.ndarray:
     mask = _imread(path, cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise UndecodableError(f"cannot decode mask {path} (corrupt or truncated PNG); replace it")
@@ -104,3 +117,46 @@ def read_mask_file(path: Path, mask_format: MaskFormat = "index") -> np.ndarray:
             "_color or _instanceIds image? (RGB colour masks: mask_format: color in labels.yaml)"
         )
     return mask
+
+
+def _is_palette_png(path: Path) -> bool:
+    """A PNG of colour type 3 (palette), as Pascal VOC and CVAT store index masks."""
+    head = _read_head(path, 26)
+    return head[:8] == PNG_MAGIC and head[12:16] == b"IHDR" and head[25] == 3
+
+
+def _read_palette_indices(path: Path) -> np.ndarray:
+    """(H, W) uint8 palette indices of a palette PNG: its stored values, not the colours
+    the palette shows (OpenCV can only give the colours)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():  # the pixel limit was checked from the header
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                indices = np.array(image)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise UndecodableError(
+            f"cannot decode mask {path} (corrupt or truncated palette PNG: {error}); replace it"
+        ) from None
+    if indices.dtype != np.uint8 or indices.ndim != 2:
+        raise DatasetError(f"mask {path}: palette PNG decoded to {indices.dtype} {indices.shape}")
+    return indices
+
+
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """``array`` (H, W[, C]) as displayed under EXIF ``orientation`` (1..8), exactly as
+    OpenCV turns a colour image it decodes (a view, no interpolation)."""
+    return _ORIENT.get(orientation, lambda a: a)(array)

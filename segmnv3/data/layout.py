@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from segmnv3.core.errors import DatasetError
+from segmnv3.core.image_header import exif_orientation
 from segmnv3.core.label_set import LabelSet
 from segmnv3.data.decode import image_size, png_size
 
@@ -81,13 +82,17 @@ def check_sizes(pairs: Sequence[Pair]) -> None:
     for pair in pairs:
         image, mask = image_size(pair.image), png_size(pair.mask)
         if image != mask:
+            turned = exif_orientation(pair.image) in (5, 6, 7, 8) and image == mask[::-1]
             mismatched.append(
-                f"{pair.image.name} {image[1]}x{image[0]} vs {pair.mask.name} {mask[1]}x{mask[0]}"
+                f"{pair.image.name} {image[1]}x{image[0]}"
+                + (" as displayed (EXIF-rotated)" if turned else "")
+                + f" vs {pair.mask.name} {mask[1]}x{mask[0]}"
             )
     if mismatched:
         raise DatasetError(
             f"{len(mismatched)} image/label pairs differ in size: {listing(mismatched)}; "
-            "a mask must have its image's size: re-export or re-extract them"
+            "a mask must have its image's size as displayed (with its EXIF orientation, as "
+            "viewers show it): re-export or re-extract them"
         )
 
 

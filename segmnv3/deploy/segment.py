@@ -66,7 +66,7 @@ def segment(
         (H, W) uint8 array of train ids ``0..N-1`` (``model.labels.names`` names them).
 
     Raises:
-        ValueError: an image that is not (H, W, 3) uint8.
+        ValueError: an image that is not (H, W, 3) uint8, or has no pixels.
     """
     import torch
 
@@ -77,6 +77,8 @@ def segment(
     if image.shape[2] != 3:
         raise ValueError(f"segment() takes 3-channel RGB images, got shape {image.shape}")
     height, width = image.shape[:2]
+    if height == 0 or width == 0:
+        raise ValueError(f"segment() got an empty image of shape {image.shape}; pass a photo")
     size = network_size((height, width), size)[0]
     data = getattr(model, "data_config", None) or DataConfig()
     batch = to_input(np.ascontiguousarray(image[..., ::-1]), size, data)  # BGR in, as OpenCV

@@ -111,15 +111,20 @@ def classifier_keys(model: nn.Module) -> list[str]:
 
 
 def same_class_rows(source: LabelSet, target: LabelSet) -> dict[int, int]:
-    """``{target train id: source train id}`` for classes of the same name (case-insensitive)."""
-    by_name = {}
+    """``{target train id: source train id}`` for classes of the same name: the exact name
+    first, else the one source name equal up to case; a target class whose name matches
+    several source classes only up to case (``Road``, ``road``) gets no row copied."""
+    exact = {name: index for index, name in enumerate(source.names)}
+    folded: dict[str, list[int]] = {}
     for index, name in enumerate(source.names):
-        by_name.setdefault(name.casefold(), index)
-    return {
-        index: by_name[name.casefold()]
-        for index, name in enumerate(target.names)
-        if name.casefold() in by_name
-    }
+        folded.setdefault(name.casefold(), []).append(index)
+    rows = {}
+    for index, name in enumerate(target.names):
+        if name in exact:
+            rows[index] = exact[name]
+        elif len(folded.get(name.casefold(), [])) == 1:
+            rows[index] = folded[name.casefold()][0]
+    return rows
 
 
 def merge_classifier_rows(

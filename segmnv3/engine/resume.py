@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from segmnv3.core.errors import ConfigError
+from segmnv3.core.errors import CheckpointError, ConfigError
+from segmnv3.core.label_file import LABELS_KEY, stored_label_set
+from segmnv3.core.label_set import LabelSet
 from segmnv3.engine.run_log import LOG_NAME, read_log
 
 
@@ -52,6 +54,21 @@ def check_schedule(state: dict[str, Any], requested: int, *, source: Path, exten
             "of an existing run changes its learning-rate schedule. Ask for an extension "
             "(segmnv3 train --extend) to continue it to the new length, rerun with "
             f"iterations={stored}, or start a new run in another output folder"
+        )
+
+
+def check_same_labels(state: dict[str, Any], labels: LabelSet, config, *, source: Path) -> None:
+    """CheckpointError when the data's classes (``labels``) are not the ones the run in
+    ``state`` was trained on (``config``: the root config the run continues with)."""
+    if LABELS_KEY not in state:
+        return  # written before label sets were stored: Cityscapes (the model checks)
+    stored = stored_label_set(state, config.model.num_classes, source=str(source))
+    if not stored.same_classes(labels):
+        raise CheckpointError(
+            f"{source} was trained on the classes {list(stored.names)}, the data at "
+            f"{config.data.root} has {list(labels.names)}: resume it with its own data, or "
+            "start a new run from its weights with --init-weights (rows of classes of the "
+            "same name are copied) and another --out-dir"
         )
 
 

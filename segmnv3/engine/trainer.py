@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from segmnv3.core.errors import CheckpointError
+from segmnv3.core.errors import CheckpointError, UserError
 from segmnv3.core.files import remove_stale_temporaries, write_text_atomic
 from segmnv3.core.label_file import LABELS_KEY
 from segmnv3.data.metrics import all_reduce_sum, check_train_ids
@@ -48,7 +48,12 @@ from segmnv3.engine.finetune import inherit_source_numerics
 from segmnv3.engine.losses import build_loss
 from segmnv3.engine.model_setup import build_training_model, wrap_for_training
 from segmnv3.engine.optim import build_optimizer, build_scheduler
-from segmnv3.engine.resume import check_schedule, describe_miou, stored_last_miou
+from segmnv3.engine.resume import (
+    check_same_labels,
+    check_schedule,
+    describe_miou,
+    stored_last_miou,
+)
 from segmnv3.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from segmnv3.engine.run_lock import RunLock
 from segmnv3.engine.run_log import RunLog, plot_curves
@@ -176,9 +181,17 @@ class Trainer:
                 "choose a new --out-dir, or pass --resume to continue that run"
             )
         check_schedule(state, self.config.train.iterations, source=path, extend=extend)
+        check_same_labels(state, self.labels, self.config, source=path)
         checkpoint.load_weights(self.raw_model, state["model"], source=str(path))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        for group, base, factor in zip(
+            self.optimizer.param_groups,
+            self.scheduler.base_lrs,
+            self.scheduler.lr_lambdas,
+            strict=True,
+        ):  # the stored lr is the old schedule's (0.0 at its end when extending)
+            group["lr"] = base * factor(int(state["step"]))
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"])
@@ -215,13 +228,27 @@ class Trainer:
         self.clock = (time.perf_counter(), self.step)
         with StopRequest() as stop:
             while self.step < options.iterations and not interrupted:
-                loss = self._train_step(stream)
+                loss = self._step_or_save(stream)
                 self.step += 1
                 bar.update(1)
                 self._after_step(log, bar, loss)
                 interrupted = any_rank(stop.requested, self.context)
         bar.close()
         return self._finish(log, interrupted)
+
+    def _step_or_save(self, stream: BatchStream) -> torch.Tensor:
+        """One step; a bad file met on the way (a ``UserError``) first saves ``last.pt`` at
+        the step reached, so fixing the file and rerunning loses no work."""
+        try:
+            return self._train_step(stream)
+        except UserError as error:
+            if self.step > self.saves.saved_step:
+                self._checkpoint(stopping=True)
+            error.args = (
+                f"{error}; training stopped at step {self.step} and {self.run_dir}/last.pt "
+                "holds it: fix or remove that file and rerun the same command to resume",
+            )
+            raise
 
     def _after_step(self, log: RunLog, bar: tqdm, loss: torch.Tensor) -> None:
         """Log and validate when due, then checkpoint as the ``SavePolicy`` decides."""

@@ -67,7 +67,7 @@ def load_labelled_model(
         if model_config is not None and model_config != section:
             raise CheckpointError(
                 f"the given config describes a different model than checkpoint {path} "
-                f"({model_config} vs {section}); drop the config to use the stored one"
+                f"({_differences(model_config, section)}); drop the config to use the stored one"
             )
         model_config, state_dict = section, data["model"]
     elif is_state_dict(data):
@@ -99,3 +99,15 @@ def load_labelled_model(
     except DatasetError as error:
         raise CheckpointError(str(error)) from None
     return model.to(map_location).eval(), stored, labels
+
+
+def _differences(given: ModelConfig, stored: ModelConfig) -> str:
+    """``model.x: given A, checkpoint B`` for each field that differs."""
+    import dataclasses
+
+    return "; ".join(
+        f"model.{field.name}: given {getattr(given, field.name)!r}, "
+        f"checkpoint {getattr(stored, field.name)!r}"
+        for field in dataclasses.fields(ModelConfig)
+        if getattr(given, field.name) != getattr(stored, field.name)
+    )

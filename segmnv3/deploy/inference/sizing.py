@@ -45,7 +45,7 @@ def network_size(
         return requested, None
     height, width = frame
     if min(height, width) < MIN_INPUT_SIZE:
-        size = (max(height, MIN_INPUT_SIZE), max(width, MIN_INPUT_SIZE))
+        size = _within_cap((max(height, MIN_INPUT_SIZE), max(width, MIN_INPUT_SIZE)))
         return size, (
             f"input {height}x{width} is smaller than the network minimum of {MIN_INPUT_SIZE} "
             f"px: running it at {size[0]}x{size[1]}, labels resized back"
@@ -53,12 +53,25 @@ def network_size(
     if height * width <= MAX_NETWORK_PIXELS:
         return None, None
     scale = math.sqrt(MAX_NETWORK_PIXELS / (height * width))
-    size = (max(MIN_INPUT_SIZE, int(height * scale)), max(MIN_INPUT_SIZE, int(width * scale)))
+    size = _within_cap(
+        (max(MIN_INPUT_SIZE, int(height * scale)), max(MIN_INPUT_SIZE, int(width * scale)))
+    )
     return size, (
         f"input {height}x{width} would need about {_gb(estimated_bytes(frame))} at native "
         f"size: running it at {size[0]}x{size[1]} (at most {MAX_NETWORK_PIXELS / 1e6:.1f} MP "
         "without --resolution), labels resized back"
     )
+
+
+def _within_cap(size: tuple[int, int]) -> tuple[int, int]:
+    """``size`` with its longer side cut so that it holds at most ``MAX_NETWORK_PIXELS``:
+    the shorter side may sit at the minimum (a 400000x8 strip), so scaling both is not enough."""
+    height, width = size
+    if height * width <= MAX_NETWORK_PIXELS:
+        return size
+    if height >= width:
+        return MAX_NETWORK_PIXELS // width, width
+    return height, MAX_NETWORK_PIXELS // height
 
 
 def check_memory(size: tuple[int, int], *, what: str) -> None:

@@ -43,6 +43,7 @@ class Source:
         paths: the image files (``images`` only).
         names: unique output name of each image (``images`` only; may hold ``/``).
         skipped: images that could not be read, filled in by ``frames``.
+        left_out: files in an input folder that are not of a kind read (``a.gif``).
     """
 
     kind: str
@@ -54,6 +55,7 @@ class Source:
     capture: object = None
     names: list[str] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    left_out: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.kind == "images" and not self.names:
@@ -144,7 +146,12 @@ def open_source(text: str) -> Source:
         paths = folder_images(path)
         if not paths:
             raise UserError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return Source("images", path.name, paths=paths, count=len(paths))
+        others = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and p not in paths and not p.name.startswith(".")
+        )
+        return Source("images", path.name, paths=paths, count=len(paths), left_out=others)
     if any(c in text for c in "*?["):
         paths = [p for p in safe_glob(text) if p.suffix.lower() in IMAGE_SUFFIXES]
         if not paths:
