@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from segmnv3.core.errors import UserError
+from segmnv3.deploy.serve.cache import FileCache
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC_DIR = WEB_DIR / "static"
@@ -47,3 +48,15 @@ def check_assets(web_dir: Path = WEB_DIR) -> dict[str, Path]:
         )
     files["/"] = files["/index.html"]
     return files
+
+
+def page_settings(routes: dict, cache: FileCache, *, threads: int | None) -> bytes:
+    """``/settings.json``: the WASM threads ``serve --threads`` asks (None: the page picks)
+    and the current version of every vendor file and the model, which the page puts in
+    their URLs (``?v=``) so that the browser keeps them as immutable."""
+    versions = {
+        path: cache.entry(file).version
+        for path, file in routes.items()
+        if isinstance(file, Path) and (path.startswith("/vendor/") or path == "/model.onnx")
+    }
+    return json.dumps({"threads": threads, "versions": versions}).encode()
