@@ -77,14 +77,15 @@ class FileCache:
 def _digest(source, stamp: tuple[int, int]) -> Entry:
     digest = hashlib.sha256()
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip container
-    parts, packed, limit = [], 0, (1 - MIN_SAVING) * stamp[0]
+    parts, packed, read, limit = [], 0, 0, (1 - MIN_SAVING) * stamp[0]
     while chunk := source.read(CHUNK):
         digest.update(chunk)
+        read += len(chunk)
         if packer is not None:
             parts.append(packer.compress(chunk))
             packed += len(parts[-1])
-            if packed > limit:  # not worth it: stop compressing, keep hashing
-                packer, parts = None, []
+            if packed > limit or (read >= 4 * CHUNK and packed > (1 - MIN_SAVING) * read):
+                packer, parts = None, []  # not worth it (judged on the first MiB): hash on
     if packer is not None:
         parts.append(packer.flush())
     body = b"".join(parts) if packer is not None else None
