@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+from functools import partial
 
 import cv2
 import numpy as np
@@ -46,6 +47,7 @@ def assets() -> dict:
 @pytest.fixture(scope="module")
 def served(assets, tmp_path_factory):
     """(base URL, model.json dict, ONNX path) of a tiny model served by `serve`'s server."""
+    from segmnv3.deploy.serve.assets import page_settings
     from segmnv3.deploy.serve.model_files import browser_model
     from segmnv3.deploy.serve.server import start_server
     from tests.test_serve_server import _tiny_model
@@ -54,6 +56,7 @@ def served(assets, tmp_path_factory):
     made = browser_model(_tiny_model(), tmp_path_factory.mktemp("model"), SIZE)
     routes |= {"/model.onnx": made.onnx, "/model.json": made.meta}
     server = start_server(routes, "127.0.0.1", 0)
+    routes["/settings.json"] = partial(page_settings, routes, server.cache, threads=None)
     yield f"http://127.0.0.1:{server.server_address[1]}/", made.description(), made.onnx
     server.shutdown()
     server.server_close()

@@ -149,8 +149,10 @@ def test_incompressible_files_are_sent_as_they_are(site, files):
 def test_a_versioned_url_is_immutable_and_settings_name_the_versions(site, files):
     routes = {path: file for path, file in files.items() if path.startswith("/")}
     settings = json.loads(page_settings(routes, FileCache(), threads=3))
-    assert settings["threads"] == 3 and list(settings["versions"]) == ["/model.onnx"]
-    version = settings["versions"]["/model.onnx"]
+    size = files["/model.onnx"].stat().st_size
+    assert settings["threads"] == 3 and list(settings["files"]) == ["/model.onnx"]
+    assert settings["files"]["/model.onnx"]["bytes"] == size
+    version = settings["files"]["/model.onnx"]["version"]
     port = site.server_address[1]
     current = _get(port, f"/model.onnx?v={version}")
     assert current.getheader("Cache-Control") == "public, max-age=31536000, immutable"

@@ -18,7 +18,7 @@ from segmnv3.deploy.serve.cache import FileCache
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC_DIR = WEB_DIR / "static"
 VENDOR_DIR = WEB_DIR / "vendor"
-PAGE_FILES = ("index.html", "app.js", "pixels.js", "png.js", "style.css")
+PAGE_FILES = ("index.html", "app.js", "load.js", "frame.js", "pixels.js", "png.js", "style.css")
 """The page's own files under ``static/``."""
 
 
@@ -51,12 +51,13 @@ def check_assets(web_dir: Path = WEB_DIR) -> dict[str, Path]:
 
 
 def page_settings(routes: dict, cache: FileCache, *, threads: int | None) -> bytes:
-    """``/settings.json``: the WASM threads ``serve --threads`` asks (None: the page picks)
-    and the current version of every vendor file and the model, which the page puts in
-    their URLs (``?v=``) so that the browser keeps them as immutable."""
-    versions = {
-        path: cache.entry(file).version
-        for path, file in routes.items()
-        if isinstance(file, Path) and (path.startswith("/vendor/") or path == "/model.onnx")
-    }
-    return json.dumps({"threads": threads, "versions": versions}).encode()
+    """``/settings.json``: the WASM threads ``serve --threads`` asks (None: the page picks),
+    and the version and size of every vendor file and of the model: the page puts the
+    version in their URLs (``?v=``, which the server then marks immutable, so a reload
+    fetches none of them) and shows its download progress against the sizes."""
+    files = {}
+    for path, file in routes.items():
+        if isinstance(file, Path) and (path.startswith("/vendor/") or path == "/model.onnx"):
+            entry = cache.entry(file)
+            files[path] = {"version": entry.version, "bytes": entry.stamp[0]}
+    return json.dumps({"threads": threads, "files": files}).encode()
