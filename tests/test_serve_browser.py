@@ -45,16 +45,20 @@ def test_odd_size_photo_is_resized_and_its_mask_downloads_at_photo_size(page, me
     page.set_input_files("#file", str(media["odd"]))
     wait_for_message(page, f"odd.png: 37 × 53, segmented at {SIZE[1]} × {SIZE[0]}")
     assert page.evaluate("[view.width, view.height]") == [37, 53]  # drawn at the photo size
+    page.evaluate(  # labels with a pattern, so that a wrong mapping shows
+        "() => { segmnv3.state.last.labels = segmnv3.state.last.labels.map((_, i) => i % 19); }"
+    )
     _, labels = last_frame(page)
+    box = page.evaluate("segmnv3.exportLast().box")  # the photo's letterbox in the input
     with page.expect_download() as download:
         page.click("#download")
     path = download.value.path()
     assert download.value.suggested_filename == "odd_trainids.png"
     mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     assert mask.shape == (53, 37) and mask.dtype == np.uint8  # 8-bit greyscale
-    rows = np.minimum(((np.arange(53) + 0.5) * SIZE[0] / 53).astype(int), SIZE[0] - 1)
-    cols = np.minimum(((np.arange(37) + 0.5) * SIZE[1] / 37).astype(int), SIZE[1] - 1)
-    assert np.array_equal(mask, labels[rows][:, cols])  # nearest from the network's labels
+    rows = box["y"] + np.minimum(((np.arange(53) + 0.5) * box["h"] / 53).astype(int), box["h"] - 1)
+    cols = box["x"] + np.minimum(((np.arange(37) + 0.5) * box["w"] / 37).astype(int), box["w"] - 1)
+    assert np.array_equal(mask, labels[rows][:, cols])  # nearest from the labels in the box
     assert page.errors == []
 
 
@@ -116,14 +120,14 @@ def test_model_too_large_is_a_message(browser, served):
     context.close()
 
 
-def test_the_serve_command_serves_the_page_isolated_with_threads(assets, browser, tmp_path):
+def test_the_serve_command_serves_the_page_isolated_with_its_threads(assets, browser, tmp_path):
     import subprocess
     import sys
 
     command = [
         sys.executable, "-m", "segmnv3.cli", "serve", "--random-init",
         "--config", "table7_row11_v3small_rf2_lraspp_f128_os16",
-        "--resolution", "64x128", "--port", "0", "--output", str(tmp_path),
+        "--resolution", "64x128", "--port", "0", "--output", str(tmp_path), "--threads", "3",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -136,9 +140,9 @@ def test_the_serve_command_serves_the_page_isolated_with_threads(assets, browser
         assert any("argmax agreement" in line and "PASS" in line for line in lines)
         context = browser.new_context()
         opened = context.new_page()
-        opened.goto(lines[-1].split()[1] + "?threads=2")
+        opened.goto(lines[-1].split()[1])  # no ?threads: the page runs what --threads says
         assert opened.evaluate("window.segmnv3.ready") is True
-        assert opened.evaluate("[self.crossOriginIsolated, segmnv3.state.threads]") == [True, 2]
+        assert opened.evaluate("[self.crossOriginIsolated, segmnv3.state.threads]") == [True, 3]
         context.close()
     finally:
         process.terminate()
