@@ -18,7 +18,17 @@ from segmnv3.deploy.serve.cache import FileCache
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC_DIR = WEB_DIR / "static"
 VENDOR_DIR = WEB_DIR / "vendor"
-PAGE_FILES = ("index.html", "app.js", "load.js", "frame.js", "pixels.js", "png.js", "style.css")
+PAGE_FILES = (
+    "index.html",
+    "style.css",
+    "app.js",
+    "load.js",
+    "frame.js",
+    "sources.js",
+    "show.js",
+    "pixels.js",
+    "png.js",
+)
 """The page's own files under ``static/``."""
 
 

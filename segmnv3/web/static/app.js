@@ -6,6 +6,8 @@ import { cropLabels, drawInput, drawView, snapshot } from "./frame.js";
 import { Progress, createSession, fetchSettings, hasWebGPU } from "./load.js";
 import { argmax, packPalette, paintLabels, resizeNearest, toBase64, toInput } from "./pixels.js";
 import { encodeGrayPng } from "./png.js";
+import { openCamera, openVideo } from "./sources.js";
+import { saveBlob, showModel, showProgress, showStats } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -40,35 +42,13 @@ function memoryBudgetMB() {
   return ((navigator.deviceMemory || 4) * 1024) / 4; // a quarter of the device's memory
 }
 
-function showProgress(done, total) {
-  const mb = (bytes) => (bytes / 1e6).toFixed(1);
-  $("progress").max = Math.max(total, done, 1);
-  $("progress").value = done;
-  $("progress-text").textContent = total ? `${mb(done)} / ${mb(total)} MB` : `${mb(done)} MB`;
-}
-
-function showModel(meta) {
-  const [height, width] = meta.size;
-  net.width = overlay.width = width;
-  net.height = overlay.height = height;
-  $("model-name").textContent = meta.name;
-  $("size").textContent = `${width} × ${height}`;
-  $("parity").textContent = `ONNX parity with PyTorch: ${meta.parity.passed ? "PASS" : "FAIL"}, ` +
-    `argmax agreement ${(100 * meta.parity.agreement).toFixed(3)}%`;
-  $("legend").replaceChildren(...meta.classes.map(({ name, color }) => {
-    const item = document.createElement("li");
-    const swatch = document.createElement("span");
-    swatch.style.background = `rgb(${color.join(",")})`;
-    item.append(swatch, name);
-    return item;
-  }));
-}
-
 async function loadModel() {
   const [settings, meta, gpu] = await Promise.all([
     fetchSettings(), fetch("model.json").then((response) => response.json()), hasWebGPU(),
   ]);
   state.meta = meta;
+  [net.height, net.width] = meta.size;
+  [overlay.height, overlay.width] = meta.size;
   showModel(meta);
   const megabytes = meta.bytes / 1e6;
   if (megabytes > memoryBudgetMB()) {
@@ -140,15 +120,6 @@ function redraw() {
   if (state.last) drawView(view, state.last, overlay, Number($("alpha").value) / 100);
 }
 
-function showStats(stats, width, height) {
-  state.stats = stats;
-  $("pre").textContent = `${stats.pre.toFixed(1)} ms`;
-  $("inf").textContent = `${stats.inference.toFixed(1)} ms`;
-  $("draw").textContent = `${stats.draw.toFixed(1)} ms`;
-  $("fps").textContent = stats.fps ? stats.fps.toFixed(1) : "–";
-  $("source-size").textContent = `${width} × ${height}`;
-}
-
 /** Segments one frame (image, bitmap or video) of width x height; draws its overlay on it. */
 async function segment(source, width, height) {
   const start = performance.now();
@@ -169,8 +140,8 @@ async function segment(source, width, height) {
   state.stamps = [...state.stamps, drawn].filter((t) => drawn - t < 2000);
   const span = (state.stamps.at(-1) - state.stamps[0]) / 1000;
   const fps = state.stamps.length > 1 && span > 0 ? (state.stamps.length - 1) / span : 0;
-  showStats({ pre: prepared - start, inference: inferred - prepared, draw: drawn - inferred, fps },
-    width, height);
+  state.stats = { pre: prepared - start, inference: inferred - prepared, draw: drawn - inferred, fps };
+  showStats(state.stats, width, height);
   return labels;
 }
 
@@ -235,62 +206,25 @@ async function openFile(file) {
 
 async function playVideo(file) {
   const video = $("video");
-  video.srcObject = null;
-  video.loop = true;
-  const failed = new Promise((resolve) => { video.onerror = () => resolve(false); });
-  video.src = URL.createObjectURL(file);
-  const started = video.play().then(() => true, () => false);
-  if (!(await Promise.race([started, failed]))) {
-    const code = video.error ? ` (media error ${video.error.code})` : "";
-    return message(`cannot play ${file.name}: this browser cannot decode it${code}; ` +
-      "try an MP4 (H.264) or WebM (VP8 / VP9) file");
-  }
+  const failure = await openVideo(video, file);
+  if (failure) return message(failure);
   video.onerror = () => { stop(); message(`${file.name}: decoding failed while playing`); };
   message(`${file.name}: playing`, "info");
   loop(video, "video");
 }
 
-const CAMERA_ERRORS = {
-  NotAllowedError: "camera access was denied: allow it in the browser's site settings and retry",
-  NotFoundError: "no camera found on this device",
-  NotReadableError: "the camera is in use by another program",
-  OverconstrainedError: "no camera fits the request",
-};
-
 async function startCamera() {
   if (!state.session) return message("the model is not loaded (see above)");
-  if (!navigator.mediaDevices?.getUserMedia) {
-    return message("the camera needs a secure context: open the https:// address of " +
-      "`segmnv3 serve --https`, or http://localhost on this machine");
-  }
   stop();
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch (error) {
-    return message(CAMERA_ERRORS[error.name] ?? `cannot open the camera: ${error.message}`);
-  }
-  const video = $("video");
-  video.removeAttribute("src");
-  video.srcObject = stream;
-  try {
-    await video.play();
-  } catch (error) {
+  const failure = await openCamera($("video"));
+  if (failure) {
     stop();
-    return message(`the camera stream does not play: ${error.message}`);
+    return message(failure);
   }
   $("hint").hidden = true;
   state.name = "camera";
   message("camera on", "info");
-  loop(video, "camera");
-}
-
-function saveBlob(blob, name) {
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = name;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  loop($("video"), "camera");
 }
 
 async function downloadMask() {
