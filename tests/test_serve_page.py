@@ -183,3 +183,21 @@ def test_pause_resume_and_save_overlay(page, media):
     page.click("#pause")
     page.wait_for_function(f"segmnv3.state.frames > {frames} + 2")
     assert page.inner_text("#pause") == "Pause" and page.errors == []
+
+
+TARGETS = """() => [...document.querySelectorAll('#controls button, #controls label')].map((e) => {
+    const r = e.getBoundingClientRect(); return [e.id || e.className, r.width, r.height]; })"""
+
+
+def test_phone_layout_is_one_column_of_44px_targets(browser, served):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    opened = context.new_page()
+    opened.goto(served[0])
+    assert opened.evaluate("window.segmnv3.ready") is True
+    targets = opened.evaluate(TARGETS)
+    assert len(targets) == 8 and all(height >= 44 for _, _, height in targets), targets
+    assert opened.evaluate("document.scrollingElement.scrollWidth") <= 390  # no sideways scroll
+    boxes = [opened.locator(f"#{id}").bounding_box() for id in ("drop", "controls", "figures")]
+    assert [box["x"] for box in boxes] == [boxes[0]["x"]] * 3  # stacked, one column
+    assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # the view first, near the top
+    context.close()
