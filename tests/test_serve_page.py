@@ -201,28 +201,3 @@ def test_phone_layout_is_one_column_of_44px_targets(browser, served):
     assert [box["x"] for box in boxes] == [boxes[0]["x"]] * 3  # stacked, one column
     assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # the view first, near the top
     context.close()
-
-
-def test_the_synthetic_clip_and_an_infer_overlay_play_in_the_browser(page, tmp_path):
-    from segmnv3.data.synthetic import write_clip
-    from segmnv3.deploy.inference.sinks import VideoSink
-
-    clip = write_clip(tmp_path / "clip.mp4", frames=6, size=SIZE, fps=6)
-    capture = cv2.VideoCapture(str(clip))
-    sink = VideoSink(tmp_path / "clip_overlay.mp4", 6, SIZE, alpha=0.5)
-    while (frame := capture.read()[1]) is not None:
-        sink.write("frame", frame, np.arange(SIZE[0] * SIZE[1], dtype=np.uint8).reshape(SIZE) % 19)
-    capture.release()
-    sink.commit()
-    for video in (clip, tmp_path / "clip_overlay.mp4"):
-        codec = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little")
-        assert codec == b"VP90", video.name  # VP9, not MPEG-4 Part 2 (mp4v)
-        page.set_input_files("#file", str(video))
-        page.wait_for_function(
-            "name => segmnv3.state.messages.some((m) => m.text.startsWith(name))", arg=video.name
-        )
-        said = page.evaluate("segmnv3.state.messages.at(-1).text")
-        assert said == f"{video.name}: playing"  # not "cannot play ... (media error 4)"
-        page.wait_for_function("segmnv3.state.frames >= 2")
-        page.evaluate("segmnv3.stop()")
-    assert page.errors == []

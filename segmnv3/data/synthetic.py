@@ -187,13 +187,12 @@ def write_clip(
     speed: float = 9.0,
     progress: bool = False,
 ) -> Path:
-    """Write an mp4 (VP9: browsers play it) of the camera driving at ``speed`` m/s through
-    one synthetic scene."""
+    """Write an mp4 (mp4v) of the camera driving at ``speed`` m/s through one synthetic scene."""
+    import cv2
     from tqdm import tqdm
 
     from segmnv3.data.render import render
     from segmnv3.data.scene import sample_scene
-    from segmnv3.data.video import open_mp4_writer
 
     height, width = _check_size(size)
     path = Path(path)
@@ -202,11 +201,10 @@ def write_clip(
     scene = sample_scene(
         np.random.default_rng([seed, _SPLIT_CODE["clip"]]), travel=speed * duration
     )
-    writer = open_mp4_writer(path, fps, width, height)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
         raise DatasetError(
-            f"OpenCV cannot write the video {path} (no VP9 or mp4v codec, or not writable); "
-            "generate without the video (video=False)"
+            f"OpenCV cannot write the video {path} (mp4v codec); generate without the video (video=False)"
         )
     try:
         for frame in tqdm(range(frames), desc="clip frames", disable=not progress):

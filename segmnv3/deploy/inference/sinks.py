@@ -23,11 +23,9 @@ from segmnv3.core.errors import UserError
 from segmnv3.core.files import atomic_path, temporary_path
 from segmnv3.core.label_set import LabelSet
 from segmnv3.data.labels import legend_image, overlay
-from segmnv3.data.video import open_mp4_writer
 from segmnv3.deploy.inference.preprocess import resize_labels
 
-FOURCC = {".avi": "MJPG", ".mov": "mp4v", ".mkv": "VP80", ".webm": "VP80"}
-"""Codecs by suffix; ``.mp4`` / ``.m4v``: VP9, which browsers play (``data.video``)."""
+FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
 
 
 def check_writable(folder: Path) -> Path:
@@ -107,10 +105,7 @@ def video_path(folder: Path, name: str, size: tuple[int, int]) -> Path:
 
 
 def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
-    suffix = path.suffix.lower()
-    if suffix in (".mp4", ".m4v") and not odd_size(size):
-        return open_mp4_writer(path, fps, size[1], size[0])
-    fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(suffix, "mp4v"))
+    fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(path.suffix.lower(), "mp4v"))
     if odd_size(size):  # OpenCV's built-in MJPEG writer: exact size (.avi only)
         return cv2.VideoWriter(
             str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), fps, size[::-1]
@@ -122,7 +117,7 @@ class VideoSink:
     """Overlay video with the input's fps and frame size (+ optional mask folder).
 
     Args:
-        path: final video path (``.mp4`` -> VP9, ``.avi`` -> MJPG); for an odd frame
+        path: final video path (``.mp4`` -> mp4v, ``.avi`` -> MJPG); for an odd frame
             size it must be ``.avi`` (``video_path`` picks it).
         fps: frames per second of the input.
         size: (H, W) of the input frames.
