@@ -1,11 +1,14 @@
 """Shared pytest fixtures, each made once per session: a tiny synthetic Cityscapes, the
-installed wheel and the tiny demo run from it."""
+installed wheel and the tiny demo run from it; the served page in Chromium
+(``serve_fixtures``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.serve_fixtures import assets, browser, loaded, media, page, served  # noqa: F401
 
 SYNTHETIC_COUNTS = {"num_train": 8, "num_val": 4, "num_test": 2}
 SYNTHETIC_SIZE = (128, 256)  # (H, W)

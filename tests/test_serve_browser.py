@@ -1,142 +1,11 @@
-"""The `segmnv3 serve` page in a real headless Chromium (Debian's, driven by Playwright).
-
-One tiny random-init model (row 11 at 64x128) is exported once and served by the real
-server for the whole module. In CI (CI=true) a missing browser fails these tests; elsewhere
-they skip, naming the install command.
-"""
+"""The `segmnv3 serve` page in a real headless Chromium (fixtures: tests/serve_fixtures.py)."""
 
 from __future__ import annotations
 
-import base64
-import os
-
 import cv2
 import numpy as np
-import pytest
 
-from segmnv3.deploy.serve import browser as chromium
-
-SIZE = (64, 128)  # network input (H, W)
-
-
-def _require_browser() -> None:
-    reason = chromium.missing_browser()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the browser tests must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def assets() -> dict:
-    """The page's routes; without the npm assets: a failure in CI, else a skip."""
-    _require_browser()
-    from segmnv3.core.errors import UserError
-    from segmnv3.deploy.serve.assets import check_assets
-
-    try:
-        return check_assets()
-    except UserError as error:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(str(error))
-
-
-@pytest.fixture(scope="module")
-def served(assets, tmp_path_factory):
-    """(base URL, model.json dict, ONNX path) of a tiny model served by `serve`'s server."""
-    from segmnv3.deploy.serve.model_files import browser_model
-    from segmnv3.deploy.serve.server import start_server
-    from tests.test_serve_server import _tiny_model
-
-    routes = dict(assets)
-    made = browser_model(_tiny_model(), tmp_path_factory.mktemp("model"), SIZE)
-    routes |= {"/model.onnx": made.onnx, "/model.json": made.meta}
-    server = start_server(routes, "127.0.0.1", 0)
-    yield f"http://127.0.0.1:{server.server_address[1]}/", made.description(), made.onnx
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory) -> dict:
-    """Test frames and clips: network-size PNGs, an odd-size photo, a WebM, a y4m camera."""
-    folder = tmp_path_factory.mktemp("media")
-    rng = np.random.default_rng(0)
-    files = {}
-    for index in range(2):  # smooth random colours: fixed frames for the agreement check
-        small = rng.integers(0, 256, (4, 8, 3), dtype=np.uint8)
-        frame = cv2.resize(small, SIZE[::-1], interpolation=cv2.INTER_CUBIC)
-        files[f"frame{index}"] = folder / f"frame{index}.png"
-        cv2.imwrite(str(files[f"frame{index}"]), frame)
-    files["odd"] = folder / "odd.png"
-    cv2.imwrite(str(files["odd"]), rng.integers(0, 256, (53, 37, 3), dtype=np.uint8))
-    clip = [np.full((64, 128, 3), (20 * i, 100, 255 - 20 * i), np.uint8) for i in range(10)]
-    files["video"] = folder / "clip.webm"
-    writer = cv2.VideoWriter(str(files["video"]), cv2.VideoWriter_fourcc(*"VP80"), 10, (128, 64))
-    for frame in clip:
-        writer.write(frame)
-    writer.release()
-    files["broken"] = folder / "broken.webm"
-    files["broken"].write_bytes(b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 8)
-    files["camera"] = chromium.write_y4m(folder / "camera.y4m", np.stack(clip)[..., ::-1])
-    return files
-
-
-@pytest.fixture(scope="module")
-def browser(media):
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = chromium.launch(playwright, fake_camera=media["camera"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def loaded(browser, served):
-    """The served app, loaded once (the WASM compiles once); console errors in ``.errors``."""
-    context = browser.new_context(accept_downloads=True)
-    opened = context.new_page()
-    opened.errors = []
-    opened.on("console", lambda m: m.type == "error" and opened.errors.append(m.text))
-    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
-    opened.goto(served[0] + "?threads=2")
-    assert opened.evaluate("window.segmnv3.ready") is True, _messages(opened)
-    opened.at_load = (_messages(opened), list(opened.errors))  # messages, console errors
-    yield opened
-    context.close()
-
-
-@pytest.fixture
-def page(loaded):
-    """The loaded app with no source running, no messages and no console errors yet."""
-    loaded.evaluate("() => { segmnv3.stop(); segmnv3.state.messages.length = 0; }")
-    loaded.errors.clear()
-    yield loaded
-    loaded.evaluate("() => segmnv3.stop()")
-
-
-def _messages(page) -> list:
-    return page.evaluate("window.segmnv3.state.messages")
-
-
-def _wait_for_message(page, fragment: str) -> str:
-    page.wait_for_function(
-        "f => segmnv3.state.messages.some(m => m.text.includes(f))", arg=fragment, timeout=20000
-    )
-    return next(m for m in _messages(page) if fragment in m["text"])
-
-
-def _last(page) -> tuple[np.ndarray, np.ndarray]:
-    """The page's last network input (RGB, H x W x 3) and labels (H x W)."""
-    last = page.evaluate("segmnv3.exportLast()")
-    shape = (last["height"], last["width"])
-    rgba = np.frombuffer(base64.b64decode(last["rgba"]), np.uint8).reshape(*shape, 4)
-    labels = np.frombuffer(base64.b64decode(last["labels"]), np.uint8).reshape(shape)
-    return rgba[..., :3], labels
+from tests.serve_fixtures import SIZE, last_frame, wait_for_message
 
 
 def test_page_loads_isolated_multithreaded_without_console_errors(page, served):
@@ -162,8 +31,8 @@ def test_labels_agree_with_onnxruntime_in_python(page, served, media):
     std = np.asarray(meta["std"], np.float32) * 255
     for name in ("frame0", "frame1"):
         page.set_input_files("#file", str(media[name]))
-        _wait_for_message(page, f"{name}.png: {SIZE[1]} × {SIZE[0]}")
-        rgb, labels = _last(page)
+        wait_for_message(page, f"{name}.png: {SIZE[1]} × {SIZE[0]}")
+        rgb, labels = last_frame(page)
         assert np.array_equal(rgb, cv2.imread(str(media[name]))[..., ::-1])  # lossless input
         batch = ((rgb.astype(np.float32) - mean) / std).transpose(2, 0, 1)[None]
         expected = session.run(None, {"image": np.ascontiguousarray(batch)})[0][0]  # labels
@@ -174,24 +43,28 @@ def test_labels_agree_with_onnxruntime_in_python(page, served, media):
 
 def test_odd_size_photo_is_resized_and_its_mask_downloads_at_photo_size(page, media):
     page.set_input_files("#file", str(media["odd"]))
-    _wait_for_message(page, f"odd.png: 37 × 53, segmented at {SIZE[1]} × {SIZE[0]}")
+    wait_for_message(page, f"odd.png: 37 × 53, segmented at {SIZE[1]} × {SIZE[0]}")
     assert page.evaluate("[view.width, view.height]") == [37, 53]  # drawn at the photo size
-    _, labels = _last(page)
+    page.evaluate(  # labels with a pattern, so that a wrong mapping shows
+        "() => { segmnv3.state.last.labels = segmnv3.state.last.labels.map((_, i) => i % 19); }"
+    )
+    _, labels = last_frame(page)
+    box = page.evaluate("segmnv3.exportLast().box")  # the photo's letterbox in the input
     with page.expect_download() as download:
         page.click("#download")
     path = download.value.path()
     assert download.value.suggested_filename == "odd_trainids.png"
     mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     assert mask.shape == (53, 37) and mask.dtype == np.uint8  # 8-bit greyscale
-    rows = np.minimum(((np.arange(53) + 0.5) * SIZE[0] / 53).astype(int), SIZE[0] - 1)
-    cols = np.minimum(((np.arange(37) + 0.5) * SIZE[1] / 37).astype(int), SIZE[1] - 1)
-    assert np.array_equal(mask, labels[rows][:, cols])  # nearest from the network's labels
+    rows = box["y"] + np.minimum(((np.arange(53) + 0.5) * box["h"] / 53).astype(int), box["h"] - 1)
+    cols = box["x"] + np.minimum(((np.arange(37) + 0.5) * box["w"] / 37).astype(int), box["w"] - 1)
+    assert np.array_equal(mask, labels[rows][:, cols])  # nearest from the labels in the box
     assert page.errors == []
 
 
 def test_video_file_plays_with_frames_and_fps(page, media):
     page.set_input_files("#file", str(media["video"]))
-    _wait_for_message(page, "clip.webm: playing")
+    wait_for_message(page, "clip.webm: playing")
     page.wait_for_function("segmnv3.state.frames >= 5 && segmnv3.state.stats.fps > 0")
     assert page.evaluate("[view.width, view.height]") == [128, 64]
     page.click("#stop")
@@ -200,14 +73,14 @@ def test_video_file_plays_with_frames_and_fps(page, media):
 
 def test_undecodable_video_is_a_message(page, media):
     page.set_input_files("#file", str(media["broken"]))
-    found = _wait_for_message(page, "cannot play broken.webm")
+    found = wait_for_message(page, "cannot play broken.webm")
     assert found["kind"] == "error" and "cannot decode it" in found["text"]
     assert page.errors == []
 
 
 def test_fake_camera_gives_frames_and_fps(page):
     page.click("#camera")
-    _wait_for_message(page, "camera on")
+    wait_for_message(page, "camera on")
     page.wait_for_function("segmnv3.state.frames >= 5 && segmnv3.state.stats.fps > 0")
     assert page.evaluate("segmnv3.state.stats.fps") > 0
     page.click("#stop")
@@ -224,10 +97,10 @@ def test_denied_or_absent_camera_is_a_message(page):
     try:
         page.evaluate(_REFUSE, "NotAllowedError")
         page.click("#camera")
-        assert "camera access was denied" in _wait_for_message(page, "camera")["text"]
+        assert "camera access was denied" in wait_for_message(page, "camera")["text"]
         page.evaluate(_REFUSE, "NotFoundError")
         page.click("#camera")
-        _wait_for_message(page, "no camera found on this device")
+        wait_for_message(page, "no camera found on this device")
     finally:
         page.evaluate("() => { navigator.mediaDevices.getUserMedia = window.realGetUserMedia; }")
     assert page.errors == []
@@ -247,14 +120,14 @@ def test_model_too_large_is_a_message(browser, served):
     context.close()
 
 
-def test_the_serve_command_serves_the_page_isolated_with_threads(assets, browser, tmp_path):
+def test_the_serve_command_serves_the_page_isolated_with_its_threads(assets, browser, tmp_path):
     import subprocess
     import sys
 
     command = [
         sys.executable, "-m", "segmnv3.cli", "serve", "--random-init",
         "--config", "table7_row11_v3small_rf2_lraspp_f128_os16",
-        "--resolution", "64x128", "--port", "0", "--output", str(tmp_path),
+        "--resolution", "64x128", "--port", "0", "--output", str(tmp_path), "--threads", "3",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -267,9 +140,9 @@ def test_the_serve_command_serves_the_page_isolated_with_threads(assets, browser
         assert any("argmax agreement" in line and "PASS" in line for line in lines)
         context = browser.new_context()
         opened = context.new_page()
-        opened.goto(lines[-1].split()[1] + "?threads=2")
+        opened.goto(lines[-1].split()[1])  # no ?threads: the page runs what --threads says
         assert opened.evaluate("window.segmnv3.ready") is True
-        assert opened.evaluate("[self.crossOriginIsolated, segmnv3.state.threads]") == [True, 2]
+        assert opened.evaluate("[self.crossOriginIsolated, segmnv3.state.threads]") == [True, 3]
         context.close()
     finally:
         process.terminate()
@@ -278,12 +151,12 @@ def test_the_serve_command_serves_the_page_isolated_with_threads(assets, browser
 
 def test_overlay_is_drawn_in_the_checkpoints_colours(page, served, media):
     page.set_input_files("#file", str(media["frame0"]))
-    _wait_for_message(page, "frame0.png")
+    wait_for_message(page, "frame0.png")
     page.locator("#alpha").fill("100")  # opaque overlay: the view shows the colours alone
     drawn = page.evaluate(
         "() => Array.from(view.getContext('2d').getImageData(0, 0, view.width, view.height).data)"
     )
-    _, labels = _last(page)
+    _, labels = last_frame(page)
     colours = np.array([c["color"] for c in served[1]["classes"]], np.uint8)
     rgb = np.asarray(drawn, np.uint8).reshape(*SIZE, 4)[..., :3]
     assert np.array_equal(rgb, colours[labels])

@@ -23,6 +23,8 @@ server (no CDN); the server sends COOP / COEP headers, so the page is cross-orig
 isolated and WASM runs multi-threaded. The camera and threads need a secure context:
 http://127.0.0.1 on this machine, or --https (a self-signed certificate the phone asks you
 to trust) from another device. The browser assets come from `npm ci` (make install).
+--threads N: the WASM threads the page runs (default: the device's cores, at most 4; the
+page's ?threads=N overrides). Files are sent gzipped with ETags, so a reload is ~free.
 """
 
 
@@ -31,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from segmnv3.commands.model_args import add_model_arguments
 
     add_model_arguments(parser)
-    parser.set_defaults(resolution="512x1024")
+    parser.set_defaults(resolution="512x1024", threads=None)  # None: the page picks (<= 4)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: LAN)")
     parser.add_argument("--port", type=port, default=8000, help="port (0: any free one)")
     parser.add_argument(
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _export_and_serve(args: argparse.Namespace, routes: dict, folder, server) -> int:
     routes |= export_for_browser(args, folder)
+    add_settings(routes, server, threads=args.threads)
     return serve_until_interrupted(args, server)
 
 
@@ -141,6 +144,17 @@ def export_for_browser(args: argparse.Namespace, folder) -> dict:
             raise UserError(f"{folder}: cannot write the browser model ({error})") from None
         print(f"exported the browser model: {found.onnx} ({found.meta.name} beside it)")
     return {"/model.onnx": found.onnx, f"/{MODEL_JSON}": found.meta}
+
+
+def add_settings(routes: dict, server, *, threads: int | None) -> None:
+    """``/settings.json`` (``--threads``, file versions), and gzip ahead of the first visit."""
+    from functools import partial
+    from pathlib import Path
+
+    from segmnv3.deploy.serve.assets import page_settings
+
+    server.cache.warm([file for file in routes.values() if isinstance(file, Path)])
+    routes["/settings.json"] = partial(page_settings, routes, server.cache, threads=threads)
 
 
 def bind(args: argparse.Namespace, routes: dict, folder):

@@ -13,6 +13,7 @@ def run_bench(args: argparse.Namespace, routes: dict) -> int:
     from playwright.sync_api import sync_playwright
 
     from segmnv3.commands.model_args import parse_resolution
+    from segmnv3.commands.serve import add_settings
     from segmnv3.core.errors import UserError
     from segmnv3.core.files import write_text_atomic
     from segmnv3.deploy.serve import bench
@@ -39,6 +40,7 @@ def run_bench(args: argparse.Namespace, routes: dict) -> int:
         )
     media = _media(out / "media")
     server = start_server(routes, "127.0.0.1", 0)
+    add_settings(routes, server, threads=None)  # the page's ?threads=N decides
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         with sync_playwright() as playwright:

@@ -13,11 +13,22 @@ import json
 from pathlib import Path
 
 from segmnv3.core.errors import UserError
+from segmnv3.deploy.serve.cache import FileCache
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC_DIR = WEB_DIR / "static"
 VENDOR_DIR = WEB_DIR / "vendor"
-PAGE_FILES = ("index.html", "app.js", "pixels.js", "png.js", "style.css")
+PAGE_FILES = (
+    "index.html",
+    "style.css",
+    "app.js",
+    "load.js",
+    "frame.js",
+    "sources.js",
+    "show.js",
+    "pixels.js",
+    "png.js",
+)
 """The page's own files under ``static/``."""
 
 
@@ -47,3 +58,16 @@ def check_assets(web_dir: Path = WEB_DIR) -> dict[str, Path]:
         )
     files["/"] = files["/index.html"]
     return files
+
+
+def page_settings(routes: dict, cache: FileCache, *, threads: int | None) -> bytes:
+    """``/settings.json``: the WASM threads ``serve --threads`` asks (None: the page picks),
+    and the version and size of every vendor file and of the model: the page puts the
+    version in their URLs (``?v=``, which the server then marks immutable, so a reload
+    fetches none of them) and shows its download progress against the sizes."""
+    files = {}
+    for path, file in routes.items():
+        if isinstance(file, Path) and (path.startswith("/vendor/") or path == "/model.onnx"):
+            entry = cache.entry(file)
+            files[path] = {"version": entry.version, "bytes": entry.stamp[0]}
+    return json.dumps({"threads": threads, "files": files}).encode()

@@ -2,22 +2,26 @@
 // onnxruntime-web (WASM SIMD; threads when the page is cross-origin isolated; WebGPU on
 // request). Everything comes from the server that sent this page: no CDN.
 // URL options: ?threads=N (WASM threads), ?ep=webgpu, ?max_model_mb=M (memory budget).
+import { cropLabels, drawInput, drawView, snapshot } from "./frame.js";
+import { Progress, createSession, fetchSettings, hasWebGPU } from "./load.js";
 import { argmax, packPalette, paintLabels, resizeNearest, toBase64, toInput } from "./pixels.js";
 import { encodeGrayPng } from "./png.js";
+import { openCamera, openVideo } from "./sources.js";
+import { saveBlob, showModel, showProgress, showStats } from "./show.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const state = {
-  meta: null, ort: null, session: null, provider: "", threads: 0, running: null,
-  frames: 0, stamps: [], stats: {}, messages: [], photo: null, last: null,
+  meta: null, ort: null, session: null, provider: "", threads: 0, running: null, paused: false,
+  frames: 0, stamps: [], stats: {}, messages: [], photo: null, last: null, name: "segmnv3",
 };
 const view = $("view");
-const viewContext = view.getContext("2d");
-const net = document.createElement("canvas"); // the frame at network size
+const net = document.createElement("canvas"); // the frame at network size, letterboxed
 const netContext = net.getContext("2d", { willReadFrequently: true });
 const overlay = document.createElement("canvas"); // labels in class colours, network size
 const overlayContext = overlay.getContext("2d");
-window.segmnv3 = { state, bench, exportLast, openFile, startCamera, stop };
+const CONTROLS = ["choose", "file", "camera", "alpha"]; // usable once the model is ready
+window.segmnv3 = { state, bench, exportLast, openFile, startCamera, stop, pause };
 
 function message(text, kind = "error") {
   const line = document.createElement("p");
@@ -39,22 +43,13 @@ function memoryBudgetMB() {
 }
 
 async function loadModel() {
-  const meta = await (await fetch("model.json")).json();
+  const [settings, meta, gpu] = await Promise.all([
+    fetchSettings(), fetch("model.json").then((response) => response.json()), hasWebGPU(),
+  ]);
   state.meta = meta;
-  const [height, width] = meta.size;
-  net.width = overlay.width = width;
-  net.height = overlay.height = height;
-  $("model-name").textContent = meta.name;
-  $("size").textContent = `${width} × ${height}`;
-  $("parity").textContent = `ONNX parity with PyTorch: ${meta.parity.passed ? "PASS" : "FAIL"}, ` +
-    `argmax agreement ${(100 * meta.parity.agreement).toFixed(3)}%`;
-  $("legend").replaceChildren(...meta.classes.map(({ name, color }) => {
-    const item = document.createElement("li");
-    const swatch = document.createElement("span");
-    swatch.style.background = `rgb(${color.join(",")})`;
-    item.append(swatch, name);
-    return item;
-  }));
+  [net.height, net.width] = meta.size;
+  [overlay.height, overlay.width] = meta.size;
+  showModel(meta);
   const megabytes = meta.bytes / 1e6;
   if (megabytes > memoryBudgetMB()) {
     message(`model too large for this device: ${megabytes.toFixed(1)} MB, budget ` +
@@ -63,27 +58,21 @@ async function loadModel() {
   }
   const webgpu = params.get("ep") === "webgpu";
   $("webgpu").checked = webgpu;
-  if (webgpu && !navigator.gpu) {
-    message("this browser has no WebGPU: using WASM", "info");
-  }
-  return createSession(webgpu && Boolean(navigator.gpu));
+  $("webgpu").disabled = !gpu && !webgpu;
+  if (webgpu && !gpu) message("this browser has no WebGPU adapter: using WASM", "info");
+  const threads = Number(params.get("threads")) || settings.threads ||
+    Math.min(4, navigator.hardwareConcurrency || 1);
+  return startSession(settings, webgpu && gpu ? "webgpu" : "wasm", threads);
 }
 
-async function createSession(webgpu) {
-  const ort = await import(webgpu ? "./vendor/ort.webgpu.min.mjs" : "./vendor/ort.wasm.min.mjs");
-  ort.env.wasm.wasmPaths = new URL("vendor/", location.href).href;
-  ort.env.logLevel = "error";
-  const wanted = Number(params.get("threads")) || Math.min(4, navigator.hardwareConcurrency || 1);
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? wanted : 1;
-  const provider = webgpu ? "webgpu" : "wasm";
+async function startSession(settings, provider, threads) {
+  const progress = new Progress(showProgress);
   try {
-    state.session = await ort.InferenceSession.create("model.onnx", {
-      executionProviders: [provider], graphOptimizationLevel: "all",
-    });
+    Object.assign(state, await createSession(settings, provider, threads, progress));
   } catch (error) {
-    if (webgpu) {
+    if (provider === "webgpu") {
       message(`WebGPU failed (${error.message}): using WASM`, "info");
-      return createSession(false);
+      return startSession(settings, "wasm", threads);
     }
     const text = String(error?.message ?? error);
     const memory = /memory|allocation|RangeError|too large/i.test(text);
@@ -91,7 +80,8 @@ async function createSession(webgpu) {
       : `cannot load the model: ${text}`);
     return false;
   }
-  state.ort = ort;
+  const { ort } = state;
+  const webgpu = provider === "webgpu";
   state.provider = webgpu ? "webgpu" : "wasm (SIMD)";
   state.threads = webgpu ? 0 : ort.env.wasm.numThreads;
   const isolated = self.crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated";
@@ -100,6 +90,8 @@ async function createSession(webgpu) {
   $("runtime").textContent = `onnxruntime-web ${ort.env.versions?.web ?? ""}: ${state.provider}, ` +
     `${webgpu ? "GPU" : `${state.threads} thread(s)`}, ${isolated}`;
   await infer(new Float32Array(3 * net.width * net.height)); // warm-up
+  $("loading").hidden = true;
+  for (const id of CONTROLS) $(id).disabled = false;
   return true;
 }
 
@@ -125,41 +117,31 @@ function paintOverlay(labels) {
 }
 
 function redraw() {
-  if (!state.last) return;
-  const { source, width, height } = state.last;
-  if (view.width !== width || view.height !== height) { view.width = width; view.height = height; }
-  viewContext.globalAlpha = 1;
-  viewContext.drawImage(source, 0, 0, width, height);
-  viewContext.globalAlpha = Number($("alpha").value) / 100;
-  viewContext.imageSmoothingEnabled = false; // labels drawn back at the source size, nearest
-  viewContext.drawImage(overlay, 0, 0, width, height);
-  viewContext.imageSmoothingEnabled = true;
-  viewContext.globalAlpha = 1;
+  if (state.last) drawView(view, state.last, overlay, Number($("alpha").value) / 100);
 }
 
-/** Segments one frame (image, bitmap or video) shown at width x height. */
+/** Segments one frame (image, bitmap or video) of width x height; draws its overlay on it. */
 async function segment(source, width, height) {
   const start = performance.now();
-  netContext.drawImage(source, 0, 0, net.width, net.height);
+  const frame = await snapshot(source); // the overlay goes on this frame, not a later one
+  const box = drawInput(netContext, frame, width, height, state.meta.mean);
   const rgba = netContext.getImageData(0, 0, net.width, net.height).data;
   const input = toInput(rgba, net.width * net.height, state.meta.mean, state.meta.std);
   const prepared = performance.now();
   const labels = labelsOf(await infer(input));
   const inferred = performance.now();
   paintOverlay(labels);
-  state.last = { source, width, height, rgba, labels };
+  if (state.last && state.last.frame !== frame) state.last.frame.close(); // shown no more
+  state.last = { frame, width, height, box, rgba, labels };
   redraw();
+  $("save").disabled = false;
   const drawn = performance.now();
   state.frames += 1;
   state.stamps = [...state.stamps, drawn].filter((t) => drawn - t < 2000);
   const span = (state.stamps.at(-1) - state.stamps[0]) / 1000;
   const fps = state.stamps.length > 1 && span > 0 ? (state.stamps.length - 1) / span : 0;
   state.stats = { pre: prepared - start, inference: inferred - prepared, draw: drawn - inferred, fps };
-  $("pre").textContent = `${state.stats.pre.toFixed(1)} ms`;
-  $("inf").textContent = `${state.stats.inference.toFixed(1)} ms`;
-  $("draw").textContent = `${state.stats.draw.toFixed(1)} ms`;
-  $("fps").textContent = fps ? fps.toFixed(1) : "–";
-  $("source-size").textContent = `${width} × ${height}`;
+  showStats(state.stats, width, height);
   return labels;
 }
 
@@ -169,22 +151,37 @@ function stop() {
   video.pause();
   if (video.srcObject) video.srcObject.getTracks().forEach((track) => track.stop());
   video.srcObject = null;
-  $("stop").disabled = true;
+  setPaused(false);
+  $("stop").disabled = $("pause").disabled = true;
+}
+
+function setPaused(paused) {
+  state.paused = paused;
+  $("pause").textContent = paused ? "Resume" : "Pause";
+  $("pause").setAttribute("aria-pressed", String(paused));
+}
+
+/** Pause or resume the running video or camera (the last frame and overlay stay shown). */
+function pause() {
+  if (!state.running) return;
+  const video = $("video");
+  setPaused(!state.paused);
+  if (state.paused) video.pause(); else video.play().catch(() => {});
 }
 
 function loop(video, what) {
   const token = {};
   state.running = token;
   state.stamps = [];
-  $("stop").disabled = false;
+  $("stop").disabled = $("pause").disabled = false;
   $("download").disabled = true;
   state.photo = null;
   (async () => {
     while (state.running === token) {
-      if (video.readyState >= 2 && video.videoWidth > 0) {
+      if (!state.paused && video.readyState >= 2 && video.videoWidth > 0) {
         await segment(video, video.videoWidth, video.videoHeight);
       }
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await new Promise((resolve) => setTimeout(resolve, state.paused ? 100 : 0));
     }
   })().catch((error) => message(`${what} stopped: ${error.message}`));
 }
@@ -193,6 +190,7 @@ async function openFile(file) {
   if (!state.session) return message("the model is not loaded (see above)");
   stop();
   $("hint").hidden = true;
+  state.name = file.name.replace(/\.[^.]*$/, "");
   if (file.type.startsWith("video/")) return playVideo(file);
   let bitmap;
   try {
@@ -200,79 +198,53 @@ async function openFile(file) {
   } catch {
     return message(`cannot decode ${file.name}: not an image (or a video) this browser can read`);
   }
+  state.photo = { name: state.name, width: bitmap.width, height: bitmap.height };
   await segment(bitmap, bitmap.width, bitmap.height);
-  state.photo = { name: file.name.replace(/\.[^.]*$/, ""), width: bitmap.width, height: bitmap.height };
   $("download").disabled = false;
   message(`${file.name}: ${bitmap.width} × ${bitmap.height}, segmented at ${net.width} × ${net.height}`, "info");
 }
 
 async function playVideo(file) {
   const video = $("video");
-  video.srcObject = null;
-  video.loop = true;
-  const failed = new Promise((resolve) => { video.onerror = () => resolve(false); });
-  video.src = URL.createObjectURL(file);
-  const started = video.play().then(() => true, () => false);
-  if (!(await Promise.race([started, failed]))) {
-    const code = video.error ? ` (media error ${video.error.code})` : "";
-    return message(`cannot play ${file.name}: this browser cannot decode it${code}; ` +
-      "try an MP4 (H.264) or WebM (VP8 / VP9) file");
-  }
+  const failure = await openVideo(video, file);
+  if (failure) return message(failure);
   video.onerror = () => { stop(); message(`${file.name}: decoding failed while playing`); };
   message(`${file.name}: playing`, "info");
   loop(video, "video");
 }
 
-const CAMERA_ERRORS = {
-  NotAllowedError: "camera access was denied: allow it in the browser's site settings and retry",
-  NotFoundError: "no camera found on this device",
-  NotReadableError: "the camera is in use by another program",
-  OverconstrainedError: "no camera fits the request",
-};
-
 async function startCamera() {
   if (!state.session) return message("the model is not loaded (see above)");
-  if (!navigator.mediaDevices?.getUserMedia) {
-    return message("the camera needs a secure context: open the https:// address of " +
-      "`segmnv3 serve --https`, or http://localhost on this machine");
-  }
   stop();
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch (error) {
-    return message(CAMERA_ERRORS[error.name] ?? `cannot open the camera: ${error.message}`);
-  }
-  const video = $("video");
-  video.removeAttribute("src");
-  video.srcObject = stream;
-  try {
-    await video.play();
-  } catch (error) {
+  const failure = await openCamera($("video"));
+  if (failure) {
     stop();
-    return message(`the camera stream does not play: ${error.message}`);
+    return message(failure);
   }
   $("hint").hidden = true;
+  state.name = "camera";
   message("camera on", "info");
-  loop(video, "camera");
+  loop($("video"), "camera");
 }
 
 async function downloadMask() {
   if (!state.photo) return;
   const { width, height } = state.photo;
-  const labels = resizeNearest(state.last.labels, net.width, net.height, width, height);
-  const blob = await encodeGrayPng(labels, width, height);
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = `${state.photo.name}_trainids.png`;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  const { labels, box } = state.last;
+  const inside = resizeNearest(cropLabels(labels, net.width, box), box.w, box.h, width, height);
+  saveBlob(await encodeGrayPng(inside, width, height), `${state.photo.name}_trainids.png`);
 }
 
-/** For tests: the last frame's network input (RGBA) and labels, base64. */
+/** The frame as shown, with its overlay, as a PNG (what the user sees, at source size). */
+function saveOverlay() {
+  if (!state.last) return;
+  view.toBlob((blob) => saveBlob(blob, `${state.name}_overlay.png`), "image/png");
+}
+
+/** For tests: the last frame's network input (RGBA), labels and letterbox, base64. */
 function exportLast() {
-  const { rgba, labels } = state.last;
-  return { width: net.width, height: net.height, rgba: toBase64(new Uint8Array(rgba.buffer)), labels: toBase64(labels) };
+  const { rgba, labels, box } = state.last;
+  return { width: net.width, height: net.height, box, rgba: toBase64(new Uint8Array(rgba.buffer)), labels: toBase64(labels) };
 }
 
 /** Median / min ms of `iterations` inferences to labels on a fixed input, after a warm-up of
@@ -295,12 +267,14 @@ async function bench(iterations = 20, warmup = 3, warmupMs = 3000) {
 }
 
 function wire() {
+  $("choose").addEventListener("click", () => $("file").click());
   $("file").addEventListener("change", (event) => event.target.files[0] && openFile(event.target.files[0]));
   $("camera").addEventListener("click", startCamera);
   $("stop").addEventListener("click", stop);
+  $("pause").addEventListener("click", pause);
   $("download").addEventListener("click", downloadMask);
-  $("alpha").addEventListener("input", () => { if (!state.running) redraw(); });
-  $("webgpu").disabled = !navigator.gpu;
+  $("save").addEventListener("click", saveOverlay);
+  $("alpha").addEventListener("input", () => { if (!state.running || state.paused) redraw(); });
   $("webgpu").addEventListener("change", (event) => {
     if (event.target.checked) params.set("ep", "webgpu"); else params.delete("ep");
     location.search = params.toString();
