@@ -150,49 +150,54 @@ def _labels(hwc, y0, y1, wy, x0, x1, wx, labels):  # pragma: no cover - compiled
             starts[runs] = j
             runs += 1
     starts[runs] = width
-    # The cells of the current band (output rows with the same y0): the winner of an
-    # agreeing cell, or -1 and its candidates.
-    winner = np.empty(runs, dtype=np.int32)
-    count = np.empty(runs, dtype=np.int32)
-    candidates = np.empty((runs, channels), dtype=np.int32)
+    # The cells of the current band (output rows with the same y0) whose corners
+    # disagree: their runs, and per cell its candidates' channels and corner values.
+    disagree = np.empty(runs, dtype=np.int32)
+    first = np.empty(runs + 1, dtype=np.int32)  # candidates of cell n: first[n]..first[n+1]
+    channel = np.empty(runs * channels, dtype=np.int32)
+    corner = np.empty((runs * channels, 4), dtype=np.float32)  # (00, 01, 10, 11)
+    picked = np.empty(channels, dtype=np.int32)
     top = np.empty(width, dtype=np.float32)
-    band = -1
+    cells, band = 0, -1
     for i in range(height):
         ya, yb, t = y0[i], y1[i], wy[i]
         s = np.float32(1) - t
-        if ya != band:  # a new band: classify its cells, write the row in full
-            band = ya
+        if ya != band:  # a new band: classify its cells, write agreeing ones in full
+            band, cells, first[0] = ya, 0, 0
             for r in range(runs):
                 xa, xb = x0[starts[r]], x1[starts[r]]
                 c00 = best[ya, xa]
                 if c00 == best[ya, xb] and c00 == best[yb, xa] and c00 == best[yb, xb]:
-                    winner[r] = c00
-                    for j in range(starts[r], starts[r + 1]):
-                        labels[i, j] = c00
-                else:
-                    winner[r] = -1
-                    count[r] = _candidates(hwc, best, ya, yb, xa, xb, candidates[r])
+                    labels[i, starts[r] : starts[r + 1]] = c00
+                    continue
+                n = first[cells]
+                for k in range(_candidates(hwc, best, ya, yb, xa, xb, picked)):
+                    c = picked[k]
+                    channel[n] = c
+                    corner[n, 0], corner[n, 1] = hwc[ya, xa, c], hwc[ya, xb, c]
+                    corner[n, 2], corner[n, 3] = hwc[yb, xa, c], hwc[yb, xb, c]
+                    n += 1
+                disagree[cells] = r
+                cells += 1
+                first[cells] = n
         else:  # agreeing cells repeat the row above
             labels[i, :] = labels[i - 1, :]
-        for r in range(runs):
-            if winner[r] >= 0:
-                continue
-            xa, xb = x0[starts[r]], x1[starts[r]]
+        for cell in range(cells):
+            r, n = disagree[cell], first[cell]
             begin, end = starts[r], starts[r + 1]
-            if count[r] == 2:  # most cells: one boundary between two channels
-                c, d = candidates[r, 0], candidates[r, 1]
-                a = s * (hwc[ya, xa, d] - hwc[ya, xa, c]) + t * (hwc[yb, xa, d] - hwc[yb, xa, c])
-                b = s * (hwc[ya, xb, d] - hwc[ya, xb, c]) + t * (hwc[yb, xb, d] - hwc[yb, xb, c])
+            if first[cell + 1] - n == 2:  # most cells: one boundary between two channels
+                a = s * (corner[n + 1, 0] - corner[n, 0]) + t * (corner[n + 1, 2] - corner[n, 2])
+                b = s * (corner[n + 1, 1] - corner[n, 1]) + t * (corner[n + 1, 3] - corner[n, 3])
                 slope = b - a
+                c, d = channel[n], channel[n + 1]
                 for j in range(begin, end):
                     labels[i, j] = d if a + slope * wx[j] > 0 else c
                 continue
-            for k in range(count[r]):  # channel by channel: a running max over the run
-                c = candidates[r, k]
-                a = s * hwc[ya, xa, c] + t * hwc[yb, xa, c]  # the row at xa
-                b = s * hwc[ya, xb, c] + t * hwc[yb, xb, c]  # the row at xb
-                slope = b - a
-                if k == 0:
+            for k in range(n, first[cell + 1]):  # a running max over the run, channel by channel
+                c = channel[k]
+                a = s * corner[k, 0] + t * corner[k, 2]  # the row at xa
+                slope = s * corner[k, 1] + t * corner[k, 3] - a  # to the row at xb
+                if k == n:
                     for j in range(begin, end):
                         top[j] = a + slope * wx[j]
                         labels[i, j] = c
