@@ -54,3 +54,78 @@ export function toBase64(bytes) {
   for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(text);
 }
+
+// Labels from stride-8 logits: the rule of segmnv3.deploy.inference.upsample_labels, in the
+// same float32 arithmetic (Math.fround after every operation), so the page's labels equal
+// Python's labels_from_logits. A cell whose four corners share an argmax is that class; in
+// the others only channels not beaten at all four corners by a corner's winner are mixed.
+const f32 = Math.fround;
+
+/** Torch's bilinear sampling along one axis: [index0, index1, weight1] per output position. */
+export function sourceCoordinates(inSize, outSize, alignCorners) {
+  const index0 = new Int32Array(outSize), index1 = new Int32Array(outSize);
+  const weight1 = new Float32Array(outSize);
+  const scale = alignCorners ? (outSize > 1 ? f32(f32(inSize - 1) / f32(outSize - 1)) : 0) : f32(f32(inSize) / f32(outSize));
+  for (let i = 0; i < outSize; i++) {
+    const source = alignCorners ? f32(scale * i) : Math.max(f32(f32(scale * f32(i + 0.5)) - 0.5), 0);
+    const low = Math.min(Math.trunc(source), inSize - 1);
+    index0[i] = low;
+    index1[i] = low < inSize - 1 ? low + 1 : low;
+    weight1[i] = Math.min(Math.max(f32(source - low), 0), 1);
+  }
+  return [index0, index1, weight1];
+}
+
+/** NHWC logits (rows * cols * classes, float32) -> (height * width) train ids: bilinear
+ * upsample (alignCorners as the model's) then argmax (ties: the first class), exact. */
+export function labelsFromLogits(logits, classes, rows, cols, height, width, alignCorners = false) {
+  const best = argmax(logits, classes); // the winner of each logit pixel
+  const [y0, y1, wy] = sourceCoordinates(rows, height, alignCorners);
+  const [x0, x1, wx] = sourceCoordinates(cols, width, alignCorners);
+  const labels = new Uint8Array(height * width);
+  const value = (y, x, c) => logits[(y * cols + x) * classes + c];
+  let band = -1, cells = new Map(); // the candidates of the band's disagreeing cells
+  for (let i = 0; i < height; i++) {
+    const ya = y0[i], yb = y1[i], t = wy[i], s = f32(1 - t);
+    if (ya !== band) { band = ya; cells = new Map(); }
+    for (let j = 0; j < width; j++) {
+      const xa = x0[j], xb = x1[j], c00 = best[ya * cols + xa];
+      if (c00 === best[ya * cols + xb] && c00 === best[yb * cols + xa] && c00 === best[yb * cols + xb]) {
+        labels[i * width + j] = c00;
+        continue;
+      }
+      if (!cells.has(xa)) cells.set(xa, candidates(value, best, cols, classes, ya, yb, xa, xb));
+      const picked = cells.get(xa), u = wx[j];
+      const corner = (c) => [value(ya, xa, c), value(ya, xb, c), value(yb, xa, c), value(yb, xb, c)];
+      let label;
+      if (picked.length === 2) { // one boundary: the sign of the difference
+        const [c, d] = picked, p = corner(c), q = corner(d);
+        const a = f32(f32(s * f32(q[0] - p[0])) + f32(t * f32(q[2] - p[2])));
+        const b = f32(f32(s * f32(q[1] - p[1])) + f32(t * f32(q[3] - p[3])));
+        label = f32(a + f32(f32(b - a) * u)) > 0 ? d : c;
+      } else {
+        let top = -Infinity;
+        for (const c of picked) {
+          const v = corner(c), a = f32(f32(s * v[0]) + f32(t * v[2]));
+          const slope = f32(f32(f32(s * v[1]) + f32(t * v[3])) - a);
+          const mixed = f32(a + f32(slope * u));
+          if (label === undefined || mixed > top) { top = mixed; label = c; }
+        }
+      }
+      labels[i * width + j] = label;
+    }
+  }
+  return labels;
+}
+
+/** Channels that can win somewhere in a cell: not beaten at its four corners by one winner. */
+function candidates(value, best, cols, classes, ya, yb, xa, xb) {
+  const winners = [best[ya * cols + xa], best[ya * cols + xb], best[yb * cols + xa], best[yb * cols + xb]];
+  const corners = [[ya, xa], [ya, xb], [yb, xa], [yb, xb]];
+  const picked = [];
+  for (let c = 0; c < classes; c++) {
+    const beaten = winners.some((a) => corners.every(([y, x]) => value(y, x, a) > value(y, x, c)));
+    if (!beaten) picked.push(c);
+  }
+  return picked;
+}
