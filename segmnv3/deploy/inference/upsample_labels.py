@@ -17,6 +17,7 @@ Compiled with numba (a loop over cells; NumPy gathers of the same rule cost 30-6
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -55,6 +56,15 @@ def _source_coordinates(in_size: int, out_size: int, align_corners: bool):
     for array in (index0, index1, weight1):
         array.setflags(write=False)
     return index0, index1, weight1
+
+
+class _Band(NamedTuple):
+    """The disagreeing cells of one band (compiled code reads it as a tuple of arrays)."""
+
+    disagree: np.ndarray  # (cells,) int32: the run of output columns of each cell
+    first: np.ndarray  # (cells + 1,) int32: its candidates are first[n]..first[n + 1]
+    channel: np.ndarray  # (candidates,) int32: their channels, in channel order
+    corner: np.ndarray  # (candidates, 4) float32: their values at the 4 corners
 
 
 def labels_from_logits(
@@ -137,12 +147,37 @@ def _candidates(hwc, best, ya, yb, xa, xb, out):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def _labels(hwc, y0, y1, wy, x0, x1, wx, labels):  # pragma: no cover - compiled
+    """Fills ``labels`` band by band (output rows between two logit rows); False if the
+    logits are not all finite."""
     rows, cols, channels = hwc.shape
     height, width = labels.shape
     best = np.empty((rows, cols), dtype=np.int32)
     if not _argmax_grid(hwc, best):
         return False
-    # Runs of output columns that share a cell column: [starts[r], starts[r + 1]).
+    starts = _cell_runs(x0, width)
+    runs = starts.size - 1
+    band = _Band(  # the band's disagreeing cells: run, candidates' channels and corners
+        np.empty(runs, dtype=np.int32),
+        np.empty(runs + 1, dtype=np.int32),  # candidates of cell n: first[n]..first[n + 1]
+        np.empty(runs * channels, dtype=np.int32),
+        np.empty((runs * channels, 4), dtype=np.float32),  # (00, 01, 10, 11)
+    )
+    picked = np.empty(channels, dtype=np.int32)
+    top = np.empty(width, dtype=np.float32)
+    cells, current = 0, -1
+    for i in range(height):
+        if y0[i] != current:  # a new band: agreeing cells written in full, the others listed
+            current = y0[i]
+            cells = _classify(hwc, best, y0[i], y1[i], x0, x1, starts, labels[i], band, picked)
+        else:  # agreeing cells repeat the row above
+            labels[i, :] = labels[i - 1, :]
+        _mix_row(wy[i], wx, starts, cells, band, labels[i], top)
+    return True
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _cell_runs(x0, width):  # pragma: no cover - compiled
+    """Runs of output columns that share a cell column: [starts[r], starts[r + 1])."""
     starts = np.empty(width + 1, dtype=np.int32)
     runs = 0
     for j in range(width):
@@ -150,61 +185,56 @@ def _labels(hwc, y0, y1, wy, x0, x1, wx, labels):  # pragma: no cover - compiled
             starts[runs] = j
             runs += 1
     starts[runs] = width
-    # The cells of the current band (output rows with the same y0) whose corners
-    # disagree: their runs, and per cell its candidates' channels and corner values.
-    disagree = np.empty(runs, dtype=np.int32)
-    first = np.empty(runs + 1, dtype=np.int32)  # candidates of cell n: first[n]..first[n+1]
-    channel = np.empty(runs * channels, dtype=np.int32)
-    corner = np.empty((runs * channels, 4), dtype=np.float32)  # (00, 01, 10, 11)
-    picked = np.empty(channels, dtype=np.int32)
-    top = np.empty(width, dtype=np.float32)
-    cells, band = 0, -1
-    for i in range(height):
-        ya, yb, t = y0[i], y1[i], wy[i]
-        s = np.float32(1) - t
-        if ya != band:  # a new band: classify its cells, write agreeing ones in full
-            band, cells, first[0] = ya, 0, 0
-            for r in range(runs):
-                xa, xb = x0[starts[r]], x1[starts[r]]
-                c00 = best[ya, xa]
-                if c00 == best[ya, xb] and c00 == best[yb, xa] and c00 == best[yb, xb]:
-                    labels[i, starts[r] : starts[r + 1]] = c00
-                    continue
-                n = first[cells]
-                for k in range(_candidates(hwc, best, ya, yb, xa, xb, picked)):
-                    c = picked[k]
-                    channel[n] = c
-                    corner[n, 0], corner[n, 1] = hwc[ya, xa, c], hwc[ya, xb, c]
-                    corner[n, 2], corner[n, 3] = hwc[yb, xa, c], hwc[yb, xb, c]
-                    n += 1
-                disagree[cells] = r
-                cells += 1
-                first[cells] = n
-        else:  # agreeing cells repeat the row above
-            labels[i, :] = labels[i - 1, :]
-        for cell in range(cells):
-            r, n = disagree[cell], first[cell]
-            begin, end = starts[r], starts[r + 1]
-            if first[cell + 1] - n == 2:  # most cells: one boundary between two channels
-                a = s * (corner[n + 1, 0] - corner[n, 0]) + t * (corner[n + 1, 2] - corner[n, 2])
-                b = s * (corner[n + 1, 1] - corner[n, 1]) + t * (corner[n + 1, 3] - corner[n, 3])
-                slope = b - a
-                c, d = channel[n], channel[n + 1]
-                for j in range(begin, end):
-                    labels[i, j] = d if a + slope * wx[j] > 0 else c
-                continue
-            for k in range(n, first[cell + 1]):  # a running max over the run, channel by channel
-                c = channel[k]
-                a = s * corner[k, 0] + t * corner[k, 2]  # the row at xa
-                slope = s * corner[k, 1] + t * corner[k, 3] - a  # to the row at xb
-                if k == n:
-                    for j in range(begin, end):
-                        top[j] = a + slope * wx[j]
-                        labels[i, j] = c
-                else:
-                    for j in range(begin, end):
-                        value = a + slope * wx[j]
-                        if value > top[j]:
-                            top[j] = value
-                            labels[i, j] = c
-    return True
+    return starts[: runs + 1]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _classify(hwc, best, ya, yb, x0, x1, starts, row, band, picked):  # pragma: no cover
+    """Writes the agreeing cells of the band's first ``row``; lists the others with their
+    candidates' corner values in ``band``; returns how many it listed."""
+    disagree, first, channel, corner = band
+    cells, first[0] = 0, 0
+    for r in range(starts.size - 1):
+        xa, xb = x0[starts[r]], x1[starts[r]]
+        c00 = best[ya, xa]
+        if c00 == best[ya, xb] and c00 == best[yb, xa] and c00 == best[yb, xb]:
+            row[starts[r] : starts[r + 1]] = c00
+            continue
+        n = first[cells]
+        for k in range(_candidates(hwc, best, ya, yb, xa, xb, picked)):
+            c = picked[k]
+            channel[n] = c
+            corner[n, 0], corner[n, 1] = hwc[ya, xa, c], hwc[ya, xb, c]
+            corner[n, 2], corner[n, 3] = hwc[yb, xa, c], hwc[yb, xb, c]
+            n += 1
+        disagree[cells] = r
+        cells += 1
+        first[cells] = n
+    return cells
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _mix_row(t, wx, starts, cells, band, row, top):  # pragma: no cover - compiled
+    """The labels of one output row in the band's disagreeing cells (row weight ``t``)."""
+    disagree, first, channel, corner = band
+    s = np.float32(1) - t
+    for cell in range(cells):
+        r, n = disagree[cell], first[cell]
+        begin, end = starts[r], starts[r + 1]
+        if first[cell + 1] - n == 2:  # most cells: one boundary between two channels
+            a = s * (corner[n + 1, 0] - corner[n, 0]) + t * (corner[n + 1, 2] - corner[n, 2])
+            b = s * (corner[n + 1, 1] - corner[n, 1]) + t * (corner[n + 1, 3] - corner[n, 3])
+            slope = b - a
+            c, d = channel[n], channel[n + 1]
+            for j in range(begin, end):
+                row[j] = d if a + slope * wx[j] > 0 else c
+            continue
+        for k in range(n, first[cell + 1]):  # a running max over the run, channel by channel
+            c = channel[k]
+            a = s * corner[k, 0] + t * corner[k, 2]  # the row at xa
+            slope = s * corner[k, 1] + t * corner[k, 3] - a  # to the row at xb
+            for j in range(begin, end):
+                value = a + slope * wx[j]
+                if k == n or value > top[j]:
+                    top[j] = value
+                    row[j] = c
