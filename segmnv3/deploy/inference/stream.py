@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from segmnv3.data.config import DataConfig
@@ -239,4 +240,7 @@ class PredictorCache:
             fmt = format_named(name) if name else format_for(self.backend)
             stem = self.workdir / f"stream_{size[0]}x{size[1]}"
             source = Artifacts(Job(self.model, size), stem).path(fmt)
-        return build_predictor(self.backend, source, threads=self.threads, device=self.device)
+        predictor = build_predictor(self.backend, source, threads=self.threads, device=self.device)
+        if predictor.output == "head_logits":  # compile (or load) the labels kernel now
+            labels_from_logits(np.zeros((2, 2, 2), np.float32), (3, 3))
+        return predictor
