@@ -82,50 +82,61 @@ export function labelsFromLogits(logits, classes, rows, cols, height, width, ali
   const best = argmax(logits, classes); // the winner of each logit pixel
   const [y0, y1, wy] = sourceCoordinates(rows, height, alignCorners);
   const [x0, x1, wx] = sourceCoordinates(cols, width, alignCorners);
+  const starts = [0]; // runs of output columns that share a cell column
+  for (let j = 1; j < width; j++) if (x0[j] !== x0[j - 1]) starts.push(j);
+  starts.push(width);
   const labels = new Uint8Array(height * width);
-  const value = (y, x, c) => logits[(y * cols + x) * classes + c];
-  let band = -1, cells = new Map(); // the candidates of the band's disagreeing cells
+  let cells = [];
   for (let i = 0; i < height; i++) {
-    const ya = y0[i], yb = y1[i], t = wy[i], s = f32(1 - t);
-    if (ya !== band) { band = ya; cells = new Map(); }
-    for (let j = 0; j < width; j++) {
-      const xa = x0[j], xb = x1[j], c00 = best[ya * cols + xa];
-      if (c00 === best[ya * cols + xb] && c00 === best[yb * cols + xa] && c00 === best[yb * cols + xb]) {
-        labels[i * width + j] = c00;
-        continue;
-      }
-      if (!cells.has(xa)) cells.set(xa, candidates(value, best, cols, classes, ya, yb, xa, xb));
-      const picked = cells.get(xa), u = wx[j];
-      const corner = (c) => [value(ya, xa, c), value(ya, xb, c), value(yb, xa, c), value(yb, xb, c)];
-      let label;
-      if (picked.length === 2) { // one boundary: the sign of the difference
-        const [c, d] = picked, p = corner(c), q = corner(d);
-        const a = f32(f32(s * f32(q[0] - p[0])) + f32(t * f32(q[2] - p[2])));
-        const b = f32(f32(s * f32(q[1] - p[1])) + f32(t * f32(q[3] - p[3])));
-        label = f32(a + f32(f32(b - a) * u)) > 0 ? d : c;
-      } else {
-        let top = -Infinity;
-        for (const c of picked) {
-          const v = corner(c), a = f32(f32(s * v[0]) + f32(t * v[2]));
-          const slope = f32(f32(f32(s * v[1]) + f32(t * v[3])) - a);
-          const mixed = f32(a + f32(slope * u));
-          if (label === undefined || mixed > top) { top = mixed; label = c; }
-        }
-      }
-      labels[i * width + j] = label;
-    }
+    const row = labels.subarray(i * width, (i + 1) * width);
+    if (i === 0 || y0[i] !== y0[i - 1]) cells = classify(logits, best, classes, cols, y0[i], y1[i], x0, x1, starts, row);
+    else row.set(labels.subarray((i - 1) * width, i * width)); // agreeing cells repeat the row above
+    mixRow(wy[i], wx, starts, cells, row);
   }
   return labels;
 }
 
-/** Channels that can win somewhere in a cell: not beaten at its four corners by one winner. */
-function candidates(value, best, cols, classes, ya, yb, xa, xb) {
-  const winners = [best[ya * cols + xa], best[ya * cols + xb], best[yb * cols + xa], best[yb * cols + xb]];
-  const corners = [[ya, xa], [ya, xb], [yb, xa], [yb, xb]];
-  const picked = [];
-  for (let c = 0; c < classes; c++) {
-    const beaten = winners.some((a) => corners.every(([y, x]) => value(y, x, a) > value(y, x, c)));
-    if (!beaten) picked.push(c);
+/** Writes the agreeing cells of a band's first row; returns the others: [run, channels,
+ * corner values (00, 01, 10, 11 per channel)] of the channels that can win there. */
+function classify(logits, best, classes, cols, ya, yb, x0, x1, starts, row) {
+  const cells = [];
+  for (let r = 0; r + 1 < starts.length; r++) {
+    const xa = x0[starts[r]], xb = x1[starts[r]];
+    const at = [(ya * cols + xa) * classes, (ya * cols + xb) * classes, (yb * cols + xa) * classes, (yb * cols + xb) * classes];
+    const winners = [best[ya * cols + xa], best[ya * cols + xb], best[yb * cols + xa], best[yb * cols + xb]];
+    if (winners.every((w) => w === winners[0])) { row.fill(winners[0], starts[r], starts[r + 1]); continue; }
+    const channels = [], corners = [];
+    for (let c = 0; c < classes; c++) { // not beaten at all four corners by one corner's winner
+      if (winners.some((a) => at.every((base) => logits[base + a] > logits[base + c]))) continue;
+      channels.push(c);
+      corners.push(logits[at[0] + c], logits[at[1] + c], logits[at[2] + c], logits[at[3] + c]);
+    }
+    cells.push([r, channels, corners]);
   }
-  return picked;
+  return cells;
+}
+
+/** The labels of one output row (row weight t) in a band's disagreeing cells. */
+function mixRow(t, wx, starts, cells, row) {
+  const s = f32(1 - t);
+  for (const [r, channels, v] of cells) {
+    const begin = starts[r], end = starts[r + 1];
+    if (channels.length === 2) { // one boundary: the sign of the difference
+      const a = f32(f32(s * f32(v[4] - v[0])) + f32(t * f32(v[6] - v[2])));
+      const b = f32(f32(s * f32(v[5] - v[1])) + f32(t * f32(v[7] - v[3])));
+      const slope = f32(b - a), [c, d] = channels;
+      for (let j = begin; j < end; j++) row[j] = f32(a + f32(slope * wx[j])) > 0 ? d : c;
+      continue;
+    }
+    for (let j = begin; j < end; j++) {
+      let label = 0, top = 0;
+      for (let k = 0; k < channels.length; k++) { // a running max, channel by channel
+        const a = f32(f32(s * v[4 * k]) + f32(t * v[4 * k + 2]));
+        const slope = f32(f32(f32(s * v[4 * k + 1]) + f32(t * v[4 * k + 3])) - a);
+        const value = f32(a + f32(slope * wx[j]));
+        if (k === 0 || value > top) { top = value; label = channels[k]; }
+      }
+      row[j] = label;
+    }
+  }
 }
