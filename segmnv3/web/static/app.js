@@ -2,7 +2,7 @@
 // onnxruntime-web (WASM SIMD; threads when the page is cross-origin isolated; WebGPU on
 // request). Everything comes from the server that sent this page: no CDN.
 // URL options: ?threads=N (WASM threads), ?ep=webgpu, ?max_model_mb=M (memory budget).
-import { argmax, labelsFromLogits, packPalette, paintLabels, resizeNearest, toBase64, toInput } from "./pixels.js";
+import { argmax, packPalette, paintLabels, resizeNearest, toBase64, toInput } from "./pixels.js";
 import { encodeGrayPng } from "./png.js";
 
 const $ = (id) => document.getElementById(id);
@@ -110,15 +110,25 @@ async function infer(input) {
   return outputs[meta.output.name]; // labels (1, H, W) uint8, or NHWC logits (1, h, w, C)
 }
 
-/** Train ids (height x width, default the network's) of a graph's output: as they are
- * (argmax inside), argmax in JS, or from stride-8 logits (labelsFromLogits, exact). */
-function labelsOf(output, height = net.height, width = net.width) {
+// Imported here, beside its one use, to keep this change apart from the page's layout.
+import { labelsFromLogits } from "./pixels.js";
+
+/** Train ids at the network's size of a graph's output: as they are (argmax inside), argmax
+ * in JS, or from stride-8 logits (labelsFromLogits: Python's labels_from_logits rule). */
+function labelsOf(output) {
   const { name, align_corners: alignCorners } = state.meta.output;
+  state.output = output; // the last graph output (tests: segmnv3.lastOutput)
   if (name === "labels") return output.data;
   if (name !== "head_logits") return argmax(output.data, state.meta.classes.length);
   const [, rows, cols, classes] = output.dims;
-  return labelsFromLogits(output.data, classes, rows, cols, height, width, alignCorners);
+  return labelsFromLogits(output.data, classes, rows, cols, net.height, net.width, alignCorners);
 }
+
+/** For tests: the last graph output (dims, type, data as base64 bytes). */
+window.segmnv3.lastOutput = () => {
+  const { dims, type, data } = state.output;
+  return { dims, type, data: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
+};
 
 let palette = null; // class -> packed RGBA
 
@@ -149,11 +159,10 @@ async function segment(source, width, height) {
   const rgba = netContext.getImageData(0, 0, net.width, net.height).data;
   const input = toInput(rgba, net.width * net.height, state.meta.mean, state.meta.std);
   const prepared = performance.now();
-  const output = await infer(input);
-  const labels = labelsOf(output);
+  const labels = labelsOf(await infer(input));
   const inferred = performance.now();
   paintOverlay(labels);
-  state.last = { source, width, height, rgba, labels, output };
+  state.last = { source, width, height, rgba, labels };
   redraw();
   const drawn = performance.now();
   state.frames += 1;
@@ -266,9 +275,7 @@ async function startCamera() {
 async function downloadMask() {
   if (!state.photo) return;
   const { width, height } = state.photo;
-  const { output, labels: small } = state.last; // stride-8 logits: exact labels at the photo's size
-  const labels = state.meta.output.name === "head_logits"
-    ? labelsOf(output, height, width) : resizeNearest(small, net.width, net.height, width, height);
+  const labels = resizeNearest(state.last.labels, net.width, net.height, width, height);
   const blob = await encodeGrayPng(labels, width, height);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
@@ -277,12 +284,10 @@ async function downloadMask() {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
-/** For tests: the last frame's network input (RGBA), labels and graph output, base64. */
+/** For tests: the last frame's network input (RGBA) and labels, base64. */
 function exportLast() {
-  const { rgba, labels, output } = state.last;
-  const data = output.data, raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return { width: net.width, height: net.height, rgba: toBase64(new Uint8Array(rgba.buffer)), labels: toBase64(labels),
-    output: { dims: output.dims, type: output.type, data: toBase64(raw) } };
+  const { rgba, labels } = state.last;
+  return { width: net.width, height: net.height, rgba: toBase64(new Uint8Array(rgba.buffer)), labels: toBase64(labels) };
 }
 
 /** Median / min ms of `iterations` inferences to labels on a fixed input, after a warm-up of
