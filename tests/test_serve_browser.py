@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 
-from segmnv3.deploy.inference.upsample_labels import labels_from_logits
 from segmnv3.deploy.serve import browser as chromium
 
 SIZE = (64, 128)  # network input (H, W)
@@ -156,6 +155,8 @@ def test_page_loads_isolated_multithreaded_without_console_errors(page, served):
 
 def test_labels_agree_with_onnxruntime_in_python(page, served, media):
     import onnxruntime as ort
+
+    from segmnv3.deploy.inference.upsample_labels import labels_from_logits
 
     _, meta, onnx = served
     session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
