@@ -154,6 +154,8 @@ def test_page_loads_isolated_multithreaded_without_console_errors(page, served):
 
 
 def test_labels_agree_with_onnxruntime_in_python(page, served, media):
+    import base64  # here too: the page's logits, beside the one use (a smaller merge)
+
     import onnxruntime as ort
 
     from segmnv3.deploy.inference.upsample_labels import labels_from_logits
