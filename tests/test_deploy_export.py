@@ -11,12 +11,14 @@ import torch
 
 import segmnv3
 from segmnv3.cli import main
+from segmnv3.core.errors import UserError
 from segmnv3.data.build import image_paths
 from segmnv3.deploy.export.accuracy import evaluate_int8, photo_agreement
-from segmnv3.deploy.export.graphs import export_onnx, export_openvino
+from segmnv3.deploy.export.graphs import HeadLogits, export_onnx, export_openvino
 from segmnv3.deploy.export.parity import ParityThresholds, check_parity
 from segmnv3.deploy.export.quantize import quantize_onnxruntime
 from segmnv3.deploy.inference.preprocess import to_input
+from segmnv3.deploy.inference.upsample_labels import labels_from_logits
 from segmnv3.deploy.runtimes.predictors import (
     EagerPredictor,
     OnnxRuntimePredictor,
@@ -205,6 +207,7 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
             "int8-onnxruntime",
             "int8-openvino",
             "labels-onnx",
+            "head-openvino",
             "--output",
             str(tmp_path),
             "--data-root",
@@ -229,11 +232,21 @@ def test_export_command_writes_every_format(tmp_path, synthetic_root):
         "int8-onnxruntime",
         "int8-openvino",
         "labels-onnx",
+        "head-onnx",
+        "head-openvino",
     }
     assert report["files"]["labels-onnx"].endswith("_64x128_labels.onnx")
+    assert report["files"]["head-openvino"].endswith("_64x128_head.xml")
+    assert report["layouts"]["head-onnx"]["output"].startswith("NHWC (N, H/8, W/8, C)")
     assert report["layouts"]["labels-onnx"]["output"] == "NHW (N, H, W) uint8 train ids"
     backends = [p["backend"] for p in report["parity"]]
-    assert backends == ["onnxruntime", "openvino", "onnxruntime labels"]
+    assert backends == [
+        "onnxruntime",
+        "openvino",
+        "onnxruntime labels",
+        "onnxruntime head",
+        "openvino head",
+    ]
     assert report["parity"][2]["max_abs_diff"] is None
     assert all(p["passed"] for p in report["parity"])
     assert [r["backend"] for r in report["int8"]] == ["onnxruntime-int8", "openvino-int8"]
@@ -271,3 +284,32 @@ def test_interrupted_export_keeps_the_previous_file(tmp_path, monkeypatch):
         export_onnx(small_model(), target, SIZES[0])
     assert target.read_bytes() == b"previous export"
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+
+
+@pytest.mark.parametrize("kwargs", [{"head": "lraspp"}, {"head": "raspp"}], ids=["lraspp", "raspp"])
+def test_head_graphs_match_pytorchs_pre_upsample_logits(tmp_path, val_frames, kwargs):
+    """ONNX and OpenVINO graphs that end before the final upsample: parity with
+    ``Segmenter.head_logits``, and labels from them equal the full model's argmax."""
+    model = small_model(**kwargs)
+    size = SIZES[1]
+    path = export_onnx(model, tmp_path / "h.onnx", size, output="head_logits")
+    xml = export_openvino(path, tmp_path / "h.xml")
+    reference = EagerPredictor(HeadLogits(model))
+    stride = 8 if kwargs["head"] == "lraspp" else 16  # R-ASPP: at the output stride
+    for candidate in [OnnxRuntimePredictor(path), OpenVinoPredictor(xml)]:
+        assert candidate.output == "head_logits"
+        report = check_parity(reference, candidate, val_frames, size)
+        assert report.passed and report.backend.endswith(" head"), report.line()
+        batch = to_input(val_frames[0], size)
+        logits = candidate.logits(batch)  # (1, C, h, w) view of the NHWC output
+        assert logits.shape == (1, 19, size[0] // stride, size[1] // stride)
+        labels = labels_from_logits(logits[0], size, align_corners=model.align_corners)
+        full = EagerPredictor(model).logits(batch)[0].argmax(0)
+        assert (labels == full).mean() >= 0.999
+        with pytest.raises(UserError, match="before the final upsample"):
+            candidate.predict(batch)
+
+
+def test_head_graph_needs_a_segmenter():
+    with pytest.raises(ValueError, match="no head_logits"):
+        HeadLogits(torch.nn.Conv2d(3, 19, 1))

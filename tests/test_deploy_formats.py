@@ -44,6 +44,8 @@ EXPORT_FILES = {
     "int8-executorch": "row8_64x128_int8.pte",
     "labels-onnx": "row8_64x128_labels.onnx",  # added with the table (issue 20)
     "labels-openvino": "row8_64x128_labels.xml",
+    "head-onnx": "row8_64x128_head.onnx",  # issue 25: logits before the final upsample
+    "head-openvino": "row8_64x128_head.xml",
 }
 
 

@@ -282,7 +282,10 @@ def test_segment_bounds_a_huge_image_and_returns_labels_at_its_size(monkeypatch)
     monkeypatch.setattr(sizing, "MAX_NETWORK_PIXELS", 64 * 96)
     model = build_model_from_config(load_config(ROW11).model).eval()
     seen = []
-    model.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape))
+    # the network's input, whether segment() runs forward or head_logits (it does)
+    model.backbone.register_forward_hook(
+        lambda module, inputs, output: seen.append(inputs[0].shape)
+    )
     labels = api.segment(model, np.zeros((128, 192, 3), np.uint8))
     assert labels.shape == (128, 192) and seen == [torch.Size([1, 3, 64, 96])]
 

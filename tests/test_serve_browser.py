@@ -23,7 +23,11 @@ def test_page_loads_isolated_multithreaded_without_console_errors(page, served):
 
 
 def test_labels_agree_with_onnxruntime_in_python(page, served, media):
+    import base64  # here too: the page's logits, beside the one use (a smaller merge)
+
     import onnxruntime as ort
+
+    from segmnv3.deploy.inference.upsample_labels import labels_from_logits
 
     _, meta, onnx = served
     session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
@@ -35,9 +39,15 @@ def test_labels_agree_with_onnxruntime_in_python(page, served, media):
         rgb, labels = last_frame(page)
         assert np.array_equal(rgb, cv2.imread(str(media[name]))[..., ::-1])  # lossless input
         batch = ((rgb.astype(np.float32) - mean) / std).transpose(2, 0, 1)[None]
-        expected = session.run(None, {"image": np.ascontiguousarray(batch)})[0][0]  # labels
-        assert meta["output"]["name"] == "labels" and expected.dtype == np.uint8
+        head = session.run(None, {"image": np.ascontiguousarray(batch)})[0][0]  # (h, w, C)
+        assert meta["output"]["name"] == "head_logits" and head.shape == (8, 16, 19)
+        expected = labels_from_logits(head.transpose(2, 0, 1), SIZE)
         assert (labels == expected).mean() >= 0.995, name
+        # the page's labels: Python's rule on the page's own logits, pixel for pixel
+        output = page.evaluate("segmnv3.lastOutput()")
+        nhwc = np.frombuffer(base64.b64decode(output["data"]), np.float32)
+        logits = nhwc.reshape(output["dims"])[0].transpose(2, 0, 1)
+        assert np.array_equal(labels, labels_from_logits(logits, SIZE))
     assert page.errors == []
 
 

@@ -179,17 +179,23 @@ def test_browser_model_is_the_parity_checked_onnx_row_and_is_cached(tmp_path, mo
     monkeypatch.setattr(bundle, "check_parity", real)
     made = model_files.browser_model(model, tmp_path / "ok", size)
     meta = made.description()
-    assert (made.cached, made.onnx.name) == (False, "tiny_64x128_labels.onnx")
+    assert (made.cached, made.onnx.name) == (False, "tiny_64x128_head.onnx")
     assert meta["size"] == [64, 128] and meta["parity"]["passed"] is True
-    assert meta["parity"]["backend"] == "onnxruntime labels"  # the served graph's own check
+    assert meta["parity"]["backend"] == "onnxruntime head"  # the served graph's own check
     assert meta["mean"] == pytest.approx([0.3, 0.4, 0.5])
     assert meta["std"] == pytest.approx([0.2, 0.25, 0.3])
     assert [c["name"] for c in meta["classes"]] == list(CITYSCAPES.names)
     assert [c["color"] for c in meta["classes"]] == CITYSCAPES.colors.tolist()
-    assert (meta["input"]["name"], meta["output"]["name"]) == ("image", "labels")
-    assert meta["output"]["layout"] == "NHW (N, H, W) uint8 train ids"
+    assert (meta["input"]["name"], meta["output"]["name"]) == ("image", "head_logits")
+    assert meta["output"]["layout"].startswith("NHWC (N, H/8, W/8, C) float32")
+    assert meta["output"]["align_corners"] is False
     again = model_files.browser_model(model, tmp_path / "ok", size)
     assert (again.cached, again.onnx) == (True, made.onnx)
+    # an export made for the page before (a labels graph) is not served again
+    older = json.loads(made.meta.read_text())
+    older["output"]["name"] = "labels"
+    made.meta.write_text(json.dumps(older))
+    assert model_files.cached_model(tmp_path / "ok") is None
 
 
 def test_a_missing_browser_names_the_install_command(monkeypatch):

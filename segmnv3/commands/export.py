@@ -32,7 +32,11 @@ Phone files: .tflite is NHWC in and out ((1, H, W, 3) -> (1, H, W, C), an Androi
 Bitmap's order); .pte is NCHW in and out (ExecuTorch's; other layouts measured slower).
 int8 files keep the float32 ends.
 labels-onnx / labels-openvino end in labels instead: `labels` (N, H, W) uint8 train ids,
-the argmax inside the graph (what an application needs; checked by argmax agreement).
+the argmax inside the graph at the network's size (checked by argmax agreement).
+head-onnx / head-openvino end before the final upsample: `head_logits` (N, H/8, W/8, C)
+float32, checked against PyTorch's pre-upsample logits; labels at any frame size come
+from segmnv3.deploy.inference.upsample_labels.labels_from_logits (what infer, segment()
+and the serve page do: the cheapest exact labels).
 fp16-litert stores fp16 weights; the fp16 / int8 files also write their fp32 file.
 """
 

@@ -18,6 +18,7 @@ import numpy as np
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.inference.preprocess import resize_labels, to_input
 from segmnv3.deploy.inference.sizing import network_size
+from segmnv3.deploy.inference.upsample_labels import labels_from_logits
 from segmnv3.deploy.model import load_deploy_model
 
 if TYPE_CHECKING:
@@ -59,8 +60,10 @@ def segment(
             the network's minimum, larger than 2048x2048 (4.2 MP) down to that many pixels
             (``deploy.inference.sizing``: memory grows with the pixels), and the labels
             resized back.
-        size: optional (h, w) to run the network at (e.g. (512, 1024) for speed); the
-            labels are resized back to (H, W) with nearest neighbour.
+        size: optional (h, w) to run the network at (e.g. (512, 1024) for speed).
+
+    The labels are the argmax of the network's stride-8 logits upsampled bilinearly to
+    (H, W) (``labels_from_logits``: exact, without the upsampled logits).
 
     Returns:
         (H, W) uint8 array of train ids ``0..N-1`` (``model.labels.names`` names them).
@@ -83,10 +86,14 @@ def segment(
     data = getattr(model, "data_config", None) or DataConfig()
     batch = to_input(np.ascontiguousarray(image[..., ::-1]), size, data)  # BGR in, as OpenCV
     parameter = next(model.parameters())
+    x = torch.from_numpy(batch).to(parameter.device, parameter.dtype)
     with torch.no_grad():
-        logits = model(torch.from_numpy(batch).to(parameter.device, parameter.dtype))
-    labels = logits[0].argmax(0).to(torch.uint8).cpu().numpy()  # (h, w)
-    return resize_labels(labels, (height, width))
+        if not hasattr(model, "head_logits"):  # not a Segmenter: argmax, then nearest
+            labels = model(x)[0].argmax(0).to(torch.uint8).cpu().numpy()  # (h, w)
+            return resize_labels(labels, (height, width))
+        logits = model.head_logits(x)[0].float().cpu().numpy()  # (C, h/8, w/8)
+    align_corners = bool(getattr(model, "align_corners", False))
+    return labels_from_logits(logits, (height, width), align_corners=align_corners)
 
 
 def _describe(value: object) -> str:

@@ -50,13 +50,20 @@ class Segmenter(nn.Module):
         self.align_corners = align_corners
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.head_logits(x)  # (B, classes, H/8 or H/OS, ...)
+        return resize(logits, x.shape[-2:], self.align_corners)  # (B, classes, H, W)
+
+    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits before the final upsample: (B, classes, H/8, W/8) for LR-ASPP (the
+        skip's stride), (B, classes, H/OS, W/OS) for R-ASPP. ``forward`` resizes them
+        bilinearly (``align_corners``) to (H, W); an application that needs labels gets
+        them from these directly (``deploy.inference.upsample_labels``)."""
         if x.dim() != 4 or x.shape[1] != 3 or min(x.shape[-2:]) < MIN_INPUT_SIZE:
             raise ValueError(
                 f"expected input of shape (B, 3, H, W) with H, W >= {MIN_INPUT_SIZE}, "
                 f"got {tuple(x.shape)}"
             )
-        logits = self.head(self.backbone(x))  # (B, classes, H/8 or H/OS, ...)
-        return resize(logits, x.shape[-2:], self.align_corners)  # (B, classes, H, W)
+        return self.head(self.backbone(x))
 
 
 def build_model(**options: Any) -> Segmenter:

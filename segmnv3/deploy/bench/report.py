@@ -10,6 +10,7 @@ from segmnv3.deploy.bench.charts import charts
 from segmnv3.deploy.bench.results import BenchmarkResult
 from segmnv3.deploy.bench.roofs import roofs_lines
 from segmnv3.deploy.bench.targets import AGREEMENT_TARGETS, TARGETS
+from segmnv3.deploy.runtimes.backend import ONNXRUNTIME
 
 
 def _fmt(value, spec: str = ".2f", unit: str = "") -> str:
@@ -153,7 +154,7 @@ def roofline_table(r) -> list[str]:
 
 
 def _app_table(result: BenchmarkResult) -> list[str]:
-    """Frame -> label map latency per stage, logits-out vs labels-out graphs."""
+    """Frame -> label map latency per stage: logits-out, labels-out and head graphs."""
     if not result.app:
         return []
     first = result.app[0]
@@ -164,17 +165,30 @@ def _app_table(result: BenchmarkResult) -> list[str]:
         f"train ids at {frame[0]}x{frame[1]}, network {net[0]}x{net[1]} (median ms, 1 run "
         "= all stages)",
         "",
-        "| backend | graph ends in | preprocess | inference | argmax | resize back | total "
-        "| total / model-only (logits inference, same rounds) | labels = logits graph's |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Graphs end in logits (argmax in NumPy, NEAREST back), labels (argmax inside, "
+        "NEAREST back) or head logits (stride 8: labels at the frame's size by "
+        "labels_from_logits, exact; floor: its logits read and labels written at DRAM "
+        "bandwidth). Ratios: total over the model-only inference (logits graph, same "
+        "rounds) of the same runtime and of ONNX Runtime.",
+        "",
+        "| backend | graph ends in | preprocess | inference | labels | resize back | total "
+        "| / own model-only | / ONNX Runtime model-only | labels = logits graph's "
+        "| labels = upsample + argmax | labels floor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     model_only = {a.backend: a.inference_ms for a in result.app if a.output == "logits"}
+    onnxruntime = model_only.get(ONNXRUNTIME)
     for a in result.app:
-        ratio = f"{a.total_ms / model_only[a.backend]:.2f}" if a.backend in model_only else "-"
+        own = f"{a.total_ms / model_only[a.backend]:.2f}" if a.backend in model_only else "-"
+        ort = f"{a.total_ms / onnxruntime:.2f}" if onnxruntime else "-"
+        exact = (
+            "-" if a.agreement_with_upsample is None else f"{100 * a.agreement_with_upsample:.4f}%"
+        )
+        floor = "-" if a.labels_floor_ms is None else f"{a.labels_floor_ms:.2f}"
         lines.append(
             f"| {a.backend} | {a.output} | {a.preprocess_ms:.1f} | {a.inference_ms:.1f} "
-            f"| {a.argmax_ms:.1f} | {a.resize_back_ms:.1f} | {a.total_ms:.1f} | {ratio} "
-            f"| {100 * a.agreement_with_logits:.2f}% |"
+            f"| {a.argmax_ms:.2f} | {a.resize_back_ms:.1f} | {a.total_ms:.1f} | {own} | {ort} "
+            f"| {100 * a.agreement_with_logits:.2f}% | {exact} | {floor} |"
         )
     return lines
 

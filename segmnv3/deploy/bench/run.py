@@ -267,7 +267,7 @@ def _app_latency(
     run: _Run, subject: Subject, size: tuple[int, int], frame_size: tuple[int, int]
 ) -> list[AppLatency]:
     """Frame (``frame_size``) -> label map at the frame's size, network at ``size``, for
-    eager / ONNX Runtime / OpenVINO, each with a logits graph and a labels graph."""
+    eager / ONNX Runtime / OpenVINO, each with a logits, a labels and a head graph."""
     import cv2
 
     from segmnv3.deploy.bench.app import graph_runners, time_app
@@ -287,6 +287,8 @@ def _app_latency(
         model=subject.name,
         warmup=warmup,
         repeats=repeats,
+        align_corners=bool(getattr(subject.model, "align_corners", False)),
+        dram_gbps=run.roofs.dram_gbps,
     )
 
 

@@ -32,7 +32,13 @@ def measure_video(
         sink = VideoSink(Path(output), source.fps, source.size, alpha=0.5)
         try:
             stats = segment_stream(
-                source.frames(), runtimes, sink, size=size, data=data, total=source.count
+                source.frames(),
+                runtimes,
+                sink,
+                size=size,
+                data=data,
+                total=source.count,
+                align_corners=runtimes.align_corners,
             )
         except BaseException:
             sink.discard()

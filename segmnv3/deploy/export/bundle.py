@@ -153,9 +153,13 @@ def _check_fp32(
     frames = [read_bgr(p, what="parity image") for p in paths]
     reference = build_predictor(EAGER, model.module, threads=settings.threads)
     fp32 = [format_named(name) for name in files if not format_named(name).lossy]
+    if any(fmt.ends_in_head for fmt in fp32):  # against PyTorch's pre-upsample logits
+        from segmnv3.deploy.export.graphs import HeadLogits
+
+        head = build_predictor(EAGER, HeadLogits(model.module), threads=settings.threads)
     return [
         check_parity(
-            reference,
+            head if fmt.ends_in_head else reference,
             build_predictor(fmt.backend, files[fmt.name], threads=settings.threads),
             frames,
             settings.size,

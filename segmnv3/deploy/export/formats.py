@@ -63,6 +63,11 @@ OPENVINO_IR = FileType("OpenVINO IR", ".xml", _NCHW_IN, _NHWC_OUT)  # + .bin bes
 # Graphs that end in labels: argmax inside the graph (``export_onnx(output="labels")``).
 LABELS_ONNX = FileType("ONNX", ".onnx", _NCHW_IN, _LABELS_OUT)
 LABELS_IR = FileType("OpenVINO IR", ".xml", _NCHW_IN, _LABELS_OUT)
+# Graphs that end before the final upsample (``export_onnx(output="head_logits")``):
+# labels at the frame's size come from ``inference.upsample_labels.labels_from_logits``.
+_HEAD_OUT = "NHWC (N, H/8, W/8, C) float32 logits before the final upsample"
+HEAD_ONNX = FileType("ONNX", ".onnx", _NCHW_IN, _HEAD_OUT)
+HEAD_IR = FileType("OpenVINO IR", ".xml", _NCHW_IN, _HEAD_OUT)
 # LiteRT is NHWC throughout, like an Android Bitmap; ExecuTorch keeps PyTorch's NCHW
 # (other layouts measured slower: ``export.mobile``).
 TFLITE = FileType("LiteRT", ".tflite", "NHWC (1, H, W, 3) float32", "NHWC (1, H, W, C) float32")
@@ -77,8 +82,8 @@ class Format:
         name: the ``segmnv3 export --format`` value and the export report's key.
         backend: the backend export checks it with (int8: with the tuned recipe).
         file: container (suffix, layouts).
-        tag: between the stem and the suffix: ``""``, ``"_fp16"``, ``"_int8"`` or
-            ``"_labels"``.
+        tag: between the stem and the suffix: ``""``, ``"_fp16"``, ``"_int8"``,
+            ``"_labels"`` or ``"_head"``.
         needs: the format written before it: its source, or (int8 ExecuTorch, made
             from the module) the fp32 reference of its agreement figure.
         write: ``writers.Writer`` that makes the file.
@@ -97,6 +102,11 @@ class Format:
     def ends_in_labels(self) -> bool:
         """The graph returns train ids (argmax inside), not logits."""
         return self.file.output == _LABELS_OUT
+
+    @property
+    def ends_in_head(self) -> bool:
+        """The graph returns the logits before the final upsample (stride 8)."""
+        return self.file.output == _HEAD_OUT
 
     @property
     def lossy(self) -> bool:
@@ -144,10 +154,14 @@ FORMATS = (
         "labels-onnx", ONNXRUNTIME, LABELS_ONNX, "_labels", None, writers.onnx_labels, (OPENVINO,)
     ),
     Format("labels-openvino", OPENVINO, LABELS_IR, "_labels", "labels-onnx", writers.openvino),
+    Format("head-onnx", ONNXRUNTIME, HEAD_ONNX, "_head", None, writers.onnx_head, (OPENVINO,)),
+    Format("head-openvino", OPENVINO, HEAD_IR, "_head", "head-onnx", writers.openvino),
 )
 """Every deploy file, each after the one it needs (LiteRT / ExecuTorch: the ``mobile`` extra).
-The ``labels-`` files end in train ids: an application's label map with the argmax in
-the runtime (``infer`` streams ONNX Runtime's; ``bench`` times both against logits)."""
+The ``labels-`` files end in train ids (the argmax in the runtime, at the network's size);
+the ``head-`` files end in the logits before the final upsample (stride 8, parity-checked
+against ``Segmenter.head_logits``): ``infer``, ``segment()`` and the page make labels at
+the frame's size from them (``labels_from_logits``); ``bench`` times them against both."""
 
 FORMAT_NAMES = tuple(f.name for f in FORMATS)
 """The ``segmnv3 export --format`` choices."""

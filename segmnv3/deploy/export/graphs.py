@@ -19,13 +19,38 @@ from segmnv3.deploy.quiet_openvino import import_openvino
 from segmnv3.deploy.signal_stack import preserved_signal_stack
 
 OPSET = 17
-OUTPUTS = ("logits", "labels")
+OUTPUTS = ("logits", "labels", "head_logits")
+
+
+class HeadLogits(torch.nn.Module):
+    """A ``Segmenter`` without its final upsample: (N, 3, H, W) -> (N, C, H/8, W/8) logits
+    (R-ASPP: H/OS), the input of ``inference.upsample_labels.labels_from_logits``.
+
+    Raises:
+        ValueError: a model without ``head_logits`` (torchvision's, a baseline's).
+    """
+
+    graph_output = "head_logits"  # what an EagerPredictor of it returns (``runtimes``)
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        if not hasattr(model, "head_logits"):
+            raise ValueError(
+                f"{type(model).__name__} has no head_logits: only segmnv3's Segmenter "
+                "exports a graph that ends before the final upsample"
+            )
+        self.model = model
+        self.align_corners = bool(getattr(model, "align_corners", False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.head_logits(x)
 
 
 class ExportWrapper(torch.nn.Module):
-    """What an exported graph computes: NHWC logits, or argmax train ids.
+    """What an exported graph computes: NHWC logits, argmax train ids, or NHWC head logits.
 
-    The graph's output is ``logits`` (N, H, W, C) float32 or ``labels`` (N, H, W) uint8.
+    The graph's output is ``logits`` (N, H, W, C) float32, ``labels`` (N, H, W) uint8 or
+    ``head_logits`` (N, H/8, W/8, C) float32 (the logits before the final upsample).
     NHWC (not NCHW) because CPU runtimes keep activations channels-last or blocked
     internally: OpenVINO spends ~35 ms at 512x1024 reordering 19-channel NCHW logits, the
     same values cost nothing in NHWC. Predictors hand NCHW views back (``runtimes``).
@@ -36,7 +61,7 @@ class ExportWrapper(torch.nn.Module):
         super().__init__()
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r}: use one of {OUTPUTS}")
-        self.model = model
+        self.model = HeadLogits(model) if output == "head_logits" else model
         self.output = output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,8 +90,10 @@ def export_onnx(
         size: (H, W) of the traced input.
         dynamic: make batch, height and width dynamic (only valid with ``global`` pooling,
             since the paper's pooling kernel is fixed at export time).
-        output: ``logits`` (N, H, W, C) float32 or ``labels`` (N, H, W) uint8 (argmax in
-            the graph: ~6 ms in ONNX Runtime at 512x1024 against ~25 ms in NumPy).
+        output: ``logits`` (N, H, W, C) float32, ``labels`` (N, H, W) uint8 (argmax in
+            the graph: ~6 ms in ONNX Runtime at 512x1024 against ~25 ms in NumPy) or
+            ``head_logits`` (N, H/8, W/8, C) float32 (no final upsample: labels at any
+            size come from ``labels_from_logits``).
         opset: ONNX opset, >= 17.
 
     Returns:
@@ -79,9 +106,10 @@ def export_onnx(
     path = Path(path)
     wrapped = ExportWrapper(model, output).eval()
     example = torch.zeros(1, 3, *size)  # (1, 3, H, W)
+    low = "head_" if output == "head_logits" else ""  # head logits: H/8, not H
     axes = {
         "image": {0: "batch", 2: "height", 3: "width"},
-        output: {0: "batch", 1: "height", 2: "width"},  # NHWC / NHW
+        output: {0: "batch", 1: f"{low}height", 2: f"{low}width"},  # NHWC / NHW
     }
     with atomic_path(path) as temporary:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():

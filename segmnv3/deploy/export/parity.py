@@ -112,8 +112,9 @@ def check_parity(
             worst = max(worst, largest_difference(expected, actual))
             agree += int(agreeing_pixels(expected, actual).sum())
         total += expected.shape[0] * expected.shape[2] * expected.shape[3]
+    kind = {"labels": " labels", "head_logits": " head"}.get(candidate.output, "")
     return ParityReport(
-        f"{candidate.name} labels" if labels_only else candidate.name,
+        candidate.name + kind,
         len(images),
         None if labels_only else worst,
         scale,

@@ -57,6 +57,12 @@ def onnx_labels(job: Job, source: Path | None, recipe: Recipe, path: Path) -> Pa
     return export_onnx(job.model, path, job.size, dynamic=job.dynamic, output="labels")
 
 
+def onnx_head(job: Job, source: Path | None, recipe: Recipe, path: Path) -> Path:
+    from segmnv3.deploy.export.graphs import export_onnx
+
+    return export_onnx(job.model, path, job.size, dynamic=job.dynamic, output="head_logits")
+
+
 def openvino(job: Job, source: Path | None, recipe: Recipe, path: Path) -> Path:
     from segmnv3.deploy.export.graphs import export_openvino
 

@@ -165,6 +165,7 @@ def segment_source(
                 total=source.count,
                 max_frames=settings.max_frames,
                 on_note=lambda note: say(f"note: {note}"),
+                align_corners=runtimes.align_corners,
             )
         except KeyboardInterrupt:
             if source.kind != "webcam":

@@ -1,7 +1,7 @@
 """Pipelined segmentation of a frame stream: decode | infer | encode in three threads.
 
-Decoding (and preprocessing) and encoding (label resize, overlay, file writes) run in
-their own threads, connected to the inference loop by bounded queues, so the runtime is
+Decoding (and preprocessing) and encoding (labels at the frame's size, overlay, file
+writes) run in their own threads, connected to the inference loop by bounded queues, so the runtime is
 never waiting for I/O: OpenCV and NumPy release the GIL in their heavy calls, and with
 a 1-thread runtime the other core does the I/O. End-to-end FPS then stays close to
 model-only FPS (``Stats``). Sinks publish their outputs only when the whole stream
@@ -17,13 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from segmnv3.data.config import DataConfig
 from segmnv3.deploy.inference.preprocess import DEFAULT_DATA, to_input
 from segmnv3.deploy.inference.sizing import network_size
+from segmnv3.deploy.inference.upsample_labels import labels_from_logits
 from segmnv3.deploy.runtimes import Backend, Predictor, build_predictor
-from segmnv3.deploy.runtimes.backend import ONNXRUNTIME
+from segmnv3.deploy.runtimes.backend import EAGER, ONNXRUNTIME, OPENVINO
 
 _DONE = object()  # end-of-stream marker between the threads
 
@@ -92,14 +94,19 @@ def segment_stream(
     queue_size: int = 4,
     max_frames: int | None = None,
     on_note: Callable[[str], object] | None = None,
+    align_corners: bool = False,
 ) -> Stats:
     """Segment every frame of ``frames`` and hand results to ``sink``.
 
     Args:
         frames: iterable of (name, BGR uint8 frame (H, W, 3)).
         predictor: callable (frame size (H, W)) -> ``Predictor`` (so a runtime exported at a
-            fixed size can be built per size), see ``PredictorCache``.
-        sink: object with ``write(name, frame, labels)`` (labels (h, w) uint8 at network size).
+            fixed size can be built per size), see ``PredictorCache``. One that ends in
+            ``head_logits`` hands its logits to the encode thread, which makes the labels
+            at the frame's size (``labels_from_logits``); the others' labels come at the
+            network's size.
+        sink: object with ``write(name, frame, labels)`` (labels (h, w) uint8: the frame's
+            size, or the network's for the sink to resize).
         size: network (H, W); None = each frame's own size, resized up to the network
             minimum or down to a bounded size where needed (``sizing.network_size``).
         data: the model's data config (normalisation).
@@ -107,6 +114,7 @@ def segment_stream(
         max_frames: stop after this many frames (webcams).
         on_note: called once with each distinct note of ``network_size`` (e.g. "input
             20x20 is smaller than the network minimum ...").
+        align_corners: that of the model's final upsample (head logits only).
     """
     notes: set[str] = set()
     stop = threading.Event()
@@ -134,7 +142,10 @@ def segment_stream(
                 continue
             if item is _DONE:
                 return
-            sink.write(*item)
+            name, frame, out = item
+            if out.ndim == 3:  # head logits (C, h/8, w/8): labels at the frame's size
+                out = labels_from_logits(out, frame.shape[:2], align_corners=align_corners)
+            sink.write(name, frame, out)
 
     workers = [_Worker(decode, "decode"), _Worker(encode, "encode")]
     model_seconds, count, start = 0.0, 0, time.perf_counter()
@@ -146,9 +157,12 @@ def segment_stream(
             name, frame, batch = item  # batch: (1, 3, h, w) float32
             runtime = predictor(batch.shape[2:])
             tick = time.perf_counter()
-            labels = runtime.predict(batch)[0]  # (h, w) uint8
+            if runtime.output == "head_logits":
+                out = runtime.logits(batch)[0]  # (C, h/8, w/8), a fresh array per run
+            else:
+                out = runtime.predict(batch)[0]  # (h, w) uint8
             model_seconds += time.perf_counter() - tick
-            _put(predicted, (name, frame, labels), stop, workers)
+            _put(predicted, (name, frame, out), stop, workers)
             count += 1
             bar.update()
             bar.set_postfix(fps=f"{count / (time.perf_counter() - start):.1f}")
@@ -173,20 +187,18 @@ def _get(q: queue.Queue, workers: list[_Worker]):
         _raise_worker_error(workers)
 
 
-STREAM_FORMATS = {ONNXRUNTIME: "labels-onnx"}
-"""Backends that stream a graph ending in labels (``formats``): where the argmax inside
-the graph is exact and faster. Measured on row 8 at 512x1024, one thread (AMD EPYC Zen 4):
-ONNX Runtime's labels graph costs ~1 ms over its logits graph, against ~11 ms for the
-argmax in NumPy; OpenVINO's labels graph is slower than its logits graph plus NumPy's
-argmax (136.8 vs 110.5 + 8.7 ms in one bench run), so it streams logits like every other
-backend."""
+STREAM_FORMATS = {ONNXRUNTIME: "head-onnx", OPENVINO: "head-openvino"}
+"""Backends that stream a graph ending before the final upsample (``formats``): labels
+at the frame's size come from the stride-8 logits (``labels_from_logits``, exact), at a
+fraction of the cost of the upsample of C logit maps and their argmax (bench's app
+table). Eager streams ``export.graphs.HeadLogits``; LiteRT and ExecuTorch stream logits."""
 
 
 class PredictorCache:
     """Builds the runtime for each network input size on first use, then reuses it.
 
-    Eager PyTorch takes any size (argmax in torch); the other backends get their fp32
-    file at that size (the paper's pooling kernel is fixed per export):
+    Eager PyTorch takes any size (``HeadLogits``: no final upsample); the other backends
+    get their fp32 file at that size (the paper's pooling kernel is fixed per export):
     ``STREAM_FORMATS`` or, where none is named, ``formats.format_for`` (logits).
 
     Args:
@@ -206,6 +218,7 @@ class PredictorCache:
         self.model, self.backend, self.workdir = model, backend, Path(workdir)
         self.device, self.threads = device, threads
         self.cache: dict[tuple[int, int] | None, Predictor] = {}
+        self.align_corners = bool(getattr(model, "align_corners", False))
 
     def __call__(self, size) -> Predictor:
         size = (int(size[0]), int(size[1]))
@@ -216,12 +229,18 @@ class PredictorCache:
 
     def _build(self, size: tuple[int, int]) -> Predictor:
         from segmnv3.deploy.export.formats import format_for, format_named
-        from segmnv3.deploy.export.writers import Job
+        from segmnv3.deploy.export.graphs import HeadLogits
+        from segmnv3.deploy.export.writers import Artifacts, Job
 
-        source = self.model
-        if self.backend.runtime != "eager":
-            name = STREAM_FORMATS.get(self.backend)
+        head = hasattr(self.model, "head_logits")  # a Segmenter (not a baseline)
+        if self.backend == EAGER:
+            source = HeadLogits(self.model) if head else self.model
+        else:
+            name = STREAM_FORMATS.get(self.backend) if head else None
             fmt = format_named(name) if name else format_for(self.backend)
-            path = self.workdir / f"stream_{size[0]}x{size[1]}{fmt.tag}{fmt.file.suffix}"
-            source = fmt.write(Job(self.model, size), None, "tuned", path)
-        return build_predictor(self.backend, source, threads=self.threads, device=self.device)
+            stem = self.workdir / f"stream_{size[0]}x{size[1]}"
+            source = Artifacts(Job(self.model, size), stem).path(fmt)
+        predictor = build_predictor(self.backend, source, threads=self.threads, device=self.device)
+        if predictor.output == "head_logits":  # compile (or load) the labels kernel now
+            labels_from_logits(np.zeros((2, 2, 2), np.float32), (3, 3))
+        return predictor

@@ -2,7 +2,9 @@
 
 A predictor maps a normalised NCHW float32 batch (see ``inference.preprocess.to_input``) to logits
 ``(N, C, H, W)`` float32 (``logits``) or to train-id labels ``(N, H, W)`` uint8
-(``predict``). Each backend is configured for single-stream CPU latency: a fixed thread
+(``predict``). A graph that ends before the final upsample (``output`` ``head_logits``)
+returns (N, C, H/8, W/8) logits, and labels only through
+``inference.upsample_labels.labels_from_logits`` at the size the caller wants. Each backend is configured for single-stream CPU latency: a fixed thread
 count, the runtime's full graph optimisation, and, for eager PyTorch, channels_last
 memory layout (faster depthwise convolutions in oneDNN) under ``torch.inference_mode``.
 """
@@ -28,7 +30,8 @@ class Predictor(ABC):
 
     Attributes:
         backend: the runtime and precision it runs (fixed at construction).
-        output: what its graph ends in: ``logits``, or ``labels`` (``predict`` only).
+        output: what its graph ends in: ``logits``, ``labels`` (``predict`` only) or
+            ``head_logits`` (``logits`` only, at stride 8).
     """
 
     output = "logits"
@@ -73,6 +76,7 @@ class EagerPredictor(Predictor):
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.memory_format = memory_format
         self.model = model.eval().to(self.device, memory_format=memory_format)
+        self.output = getattr(model, "graph_output", "logits")  # export.graphs.HeadLogits
 
     def _forward(self, batch: np.ndarray):
         import torch
@@ -90,6 +94,7 @@ class EagerPredictor(Predictor):
     def predict(self, batch: np.ndarray) -> np.ndarray:
         import torch
 
+        _require_full_size(self.output, self.name)
         with torch.inference_mode():  # argmax on the device: no (N, C, H, W) copy back
             return self._forward(batch).argmax(1).to(torch.uint8).cpu().numpy()
 
@@ -216,22 +221,32 @@ def _precision_hint(backend: Backend) -> str:
 
 
 def _output_kind(name: str, path: str | Path) -> str:
-    """Exported graphs (``deploy.export``) output ``logits`` (NHWC) or ``labels`` (NHW)."""
-    if name not in ("logits", "labels"):
+    """Exported graphs (``deploy.export``) output ``logits`` (NHWC), ``labels`` (NHW) or
+    ``head_logits`` (NHWC at stride 8)."""
+    if name not in ("logits", "labels", "head_logits"):
         raise UserError(
-            f"{path}: output {name!r} is not 'logits' or 'labels'; export the model with "
-            "`segmnv3 export` so the runtime knows its layout"
+            f"{path}: output {name!r} is not 'logits', 'labels' or 'head_logits'; export "
+            "the model with `segmnv3 export` so the runtime knows its layout"
         )
     return name
 
 
 def _require_logits(output: str, backend: str) -> None:
-    if output != "logits":
+    if output == "labels":
         raise UserError(f"{backend}: this graph outputs labels only; export it with logits")
+
+
+def _require_full_size(output: str, backend: str) -> None:
+    if output == "head_logits":
+        raise UserError(
+            f"{backend}: this graph ends before the final upsample; make labels at the "
+            "size you want with deploy.inference.upsample_labels.labels_from_logits"
+        )
 
 
 def _labels(raw: np.ndarray, output: str) -> np.ndarray:
     """Graph output -> (N, H, W) uint8; argmax over the contiguous last axis for NHWC."""
+    _require_full_size(output, "this runtime")
     if output == "labels":
         return raw.astype(np.uint8, copy=False)
     return raw.argmax(axis=-1).astype(np.uint8)

@@ -4,8 +4,9 @@ same ONNX file; and screenshots of the page on a photo, a video and a fake camer
 
 Speed does not depend on the weights: each config runs random-init (seeded). Both sides
 time one input to its label map on the same fixed input after the same warm-up: the page
-``session.run`` of its graph (labels out, ``model_files.FORMAT``; a logits graph adds its
-JavaScript argmax: ``segmnv3.bench``), native the project's ONNX Runtime predictor.
+``session.run`` of its graph (``model_files.FORMAT``: stride-8 logits) and its JavaScript
+labels at the network's size (``segmnv3.bench``), native the project's ONNX Runtime
+predictor and ``labels_from_logits``.
 """
 
 from __future__ import annotations
@@ -56,8 +57,11 @@ def machine_line() -> str:
     return f"{cpu_name()}, {os.cpu_count()} logical cores, load average {load}"
 
 
-def native_ms(onnx: Path, size: tuple[int, int], iterations: int, threads: int = 1) -> float:
-    """Median ms of native ONNX Runtime on the page's fixed input."""
+def native_ms(
+    onnx: Path, size: tuple[int, int], iterations: int, threads: int = 1, align_corners=False
+) -> float:
+    """Median ms of native ONNX Runtime (and labels) on the page's fixed input."""
+    from segmnv3.deploy.inference.upsample_labels import labels_from_logits
     from segmnv3.deploy.runtimes import build_predictor
     from segmnv3.deploy.runtimes.backend import ONNXRUNTIME
 
@@ -68,7 +72,10 @@ def native_ms(onnx: Path, size: tuple[int, int], iterations: int, threads: int =
     times = []
     for index in range(WARMUP + iterations):
         start = time.perf_counter()
-        predictor.predict(batch)  # the page's graph: labels out (or logits + argmax)
+        if predictor.output == "head_logits":  # the page's graph and its labels
+            labels_from_logits(predictor.logits(batch)[0], size, align_corners=align_corners)
+        else:
+            predictor.predict(batch)
         if index >= WARMUP:
             times.append(1000 * (time.perf_counter() - start))
     return statistics.median(times)
@@ -93,14 +100,16 @@ def bench_config(
 ) -> BenchRow:
     """Serve ``model`` at ``url`` and time it native and in the page at 1 and all threads."""
     routes["/model.onnx"], routes["/model.json"] = model.onnx, model.meta
-    size = tuple(model.description()["size"])
-    row = BenchRow(name, size, native_ms(model.onnx, size, iterations))
+    described = model.description()
+    size = tuple(described["size"])
+    align_corners = bool(described["output"].get("align_corners", False))
+    row = BenchRow(name, size, native_ms(model.onnx, size, iterations, align_corners=align_corners))
     for threads in sorted({1, os.cpu_count() or 1}):
         figures = web_ms(browser, url, threads, iterations)
         if figures["threads"] != threads:
             raise RuntimeError(f"the page ran {figures['threads']} threads, asked {threads}")
         row.web[threads] = figures["median"]
-        row.native[threads] = native_ms(model.onnx, size, iterations, threads)
+        row.native[threads] = native_ms(model.onnx, size, iterations, threads, align_corners)
     return row
 
 

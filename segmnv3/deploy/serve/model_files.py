@@ -1,4 +1,4 @@
-"""The browser's model: the ``labels-onnx`` row of ``export.formats`` plus a ``model.json``.
+"""The browser's model: the ``head-onnx`` row of ``export.formats`` plus a ``model.json``.
 
 ``export_bundle`` writes the file (the same writer and the same parity gate as
 ``segmnv3 export``: a file that fails parity is refused), then ``model.json`` beside it
@@ -19,10 +19,12 @@ from segmnv3.core.files import write_text_atomic
 from segmnv3.deploy.model import DeployModel
 
 MODEL_JSON = "model.json"
-FORMAT = "labels-onnx"
+FORMAT = "head-onnx"
 """The ``export.formats`` row the page runs (onnxruntime-web reads it as is): the graph
-ends in train ids, so the argmax runs in WASM and the page receives 1 byte per pixel
-instead of C floats (a JavaScript argmax over NHWC logits cost ~40 ms at 512x1024)."""
+ends before the final upsample, so the page receives the stride-8 logits (1/64 of the
+full logits) and makes the labels at the size it wants with the rule of
+``labels_from_logits`` (``pixels.js: labelsFromLogits``, exact), skipping the upsample of
+C logit maps in WASM and the argmax over them (the ``labels-onnx`` graph before)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,11 @@ def cached_model(folder: Path) -> BrowserModel | None:
     if not meta.is_file():
         return None
     try:
-        onnx = folder / json.loads(meta.read_text())["onnx"]
-    except (OSError, ValueError, KeyError):
+        described = json.loads(meta.read_text())
+        onnx = folder / described["onnx"]
+        if described["output"]["name"] != _output_name(FORMAT):
+            return None  # an export for an older page: made again
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     return BrowserModel(onnx, meta, cached=True) if onnx.is_file() else None
 
@@ -102,7 +107,11 @@ def describe(model: DeployModel, onnx: Path, size: tuple[int, int], parity: dict
         "bytes": onnx.stat().st_size,
         "size": list(size),  # network input (H, W)
         "input": {"name": "image", "layout": fmt.file.input},
-        "output": {"name": "labels" if fmt.ends_in_labels else "logits", "layout": fmt.file.output},
+        "output": {
+            "name": _output_name(FORMAT),
+            "layout": fmt.file.output,
+            "align_corners": bool(getattr(model.module, "align_corners", False)),
+        },
         "mean": [float(v) for v in model.data.mean],  # RGB on 0..1
         "std": [float(v) for v in model.data.std],
         "classes": [
@@ -111,3 +120,11 @@ def describe(model: DeployModel, onnx: Path, size: tuple[int, int], parity: dict
         ],
         "parity": parity,
     }
+
+
+def _output_name(name: str) -> str:
+    """The graph output's name of format ``name``: ``labels``, ``head_logits`` or ``logits``."""
+    from segmnv3.deploy.export.formats import format_named
+
+    fmt = format_named(name)
+    return "labels" if fmt.ends_in_labels else "head_logits" if fmt.ends_in_head else "logits"

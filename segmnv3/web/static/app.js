@@ -99,13 +99,28 @@ async function infer(input) {
   const { ort, session, meta } = state;
   const tensor = new ort.Tensor("float32", input, [1, 3, net.height, net.width]);
   const outputs = await session.run({ [meta.input.name]: tensor });
-  return outputs[meta.output.name].data; // labels (1, H, W) uint8, or NHWC (1, H, W, C) logits
+  return outputs[meta.output.name]; // labels (1, H, W) uint8, or NHWC logits (1, h, w, C)
 }
 
-/** Train ids of a graph's output: as they are (argmax inside the graph) or argmax in JS. */
+// Imported here, beside its one use, to keep this change apart from the page's layout.
+import { labelsFromLogits } from "./pixels.js";
+
+/** Train ids at the network's size of a graph's output: as they are (argmax inside), argmax
+ * in JS, or from stride-8 logits (labelsFromLogits: Python's labels_from_logits rule). */
 function labelsOf(output) {
-  return state.meta.output.name === "labels" ? output : argmax(output, state.meta.classes.length);
+  const { name, align_corners: alignCorners } = state.meta.output;
+  state.output = output; // the last graph output (tests: segmnv3.lastOutput)
+  if (name === "labels") return output.data;
+  if (name !== "head_logits") return argmax(output.data, state.meta.classes.length);
+  const [, rows, cols, classes] = output.dims;
+  return labelsFromLogits(output.data, classes, rows, cols, net.height, net.width, alignCorners);
 }
+
+/** For tests: the last graph output (dims, type, data as base64 bytes). */
+window.segmnv3.lastOutput = () => {
+  const { dims, type, data } = state.output;
+  return { dims, type, data: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
+};
 
 let palette = null; // class -> packed RGBA
 
