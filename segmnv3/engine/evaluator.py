@@ -78,6 +78,7 @@ def evaluate(
     channels_last: bool = False,
     progress: bool = True,
     on_batch: Callable[[int, torch.Tensor], None] | None = None,
+    across_ranks: bool = True,
 ) -> SegmentationScores:
     """mIoU of ``model`` over ``loader`` (summed over ranks when distributed).
 
@@ -95,6 +96,9 @@ def evaluate(
         progress: show a tqdm bar.
         on_batch: called with (batch index, predictions (B, H, W) int64 on the device),
             e.g. to write prediction images.
+        across_ranks: sum the confusion matrix over the ranks of ``torch.distributed``
+            (every rank evaluates a share of one model); False when each rank scores a
+            model of its own (``segmnv3 adapt``'s proposals).
 
     Returns:
         The scores of the confusion matrix accumulated over all batches and ranks.
@@ -113,5 +117,6 @@ def evaluate(
         matrix.update(masks, predictions)
         if on_batch is not None:
             on_batch(index, predictions)
-    matrix.all_reduce()
+    if across_ranks:
+        matrix.all_reduce()
     return matrix.compute()

@@ -29,6 +29,9 @@ def time_interleaved(
 ) -> dict[Hashable, Timing]:
     """Median, p90 and min latency (ms) of each runner, measured round-robin.
 
+    The order rotates each round: a runner timed right after another one (its caches
+    evicted, the core's clock changed) is not always the same one.
+
     The minimum is the figure least disturbed by other processes on a shared machine.
     Each runner's process CPU time over its wall time checks the thread count a runtime
     really used (~1 for one thread; 2 if it ran a second worker).
@@ -46,8 +49,11 @@ def time_interleaved(
                 progress.update()
     samples: dict[Hashable, list[float]] = {key: [] for key in runners}
     cpu: dict[Hashable, float] = dict.fromkeys(runners, 0.0)
-    for _ in range(repeats):
-        for key, run in runners.items():
+    order = list(runners)
+    for round_index in range(repeats):
+        shift = round_index % len(order)  # each runner takes each place in the round alike
+        for key in order[shift:] + order[:shift]:
+            run = runners[key]
             start, start_cpu = time.perf_counter(), time.process_time()
             run()
             samples[key].append(time.perf_counter() - start)

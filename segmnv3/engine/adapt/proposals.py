@@ -19,6 +19,7 @@ from segmnv3.models.surgery import Unit, shrink, unit_channels, units, with_chan
 
 CHANNEL_STEP = 8
 CURRENT = "current"
+SEED = "seed"
 
 
 class LatencySource(Protocol):
@@ -59,17 +60,20 @@ def propose(
     config: ModelConfig,
     latency: LatencySource,
     delta_ms: float,
-    current_ms: float,
+    seed: tuple[nn.Module, float],
     *,
     tries: int = 3,
 ) -> list[Proposal]:
     """The proposals of one step; units that cannot save ``delta_ms`` within ``tries``
     measurements give none.
 
-    Each proposal is timed interleaved with the current model and its latency is
-    ``current_ms`` x (its time / the current model's time in the same rounds): a ratio
-    measured side by side survives load changes between steps that absolute times do not.
+    ``seed`` is the seed model and its latency (ms) at step 0. Each proposal is timed
+    interleaved with the current model and the seed, and its latency is ``seed_ms`` x (its
+    time / the seed's time in the same rounds): a ratio measured side by side survives load
+    changes between steps that absolute times do not, and anchoring every step to the seed
+    (not to the step before) keeps the small errors of each ratio from compounding.
     """
+    seed_model, seed_ms = seed
     options = {unit: counts_to_try(config, unit) for unit in units(config)}
     options = {unit: counts for unit, counts in options.items() if counts}
     start = {
@@ -84,12 +88,13 @@ def propose(
         candidates = {
             unit: shrink(model, config, unit, options[unit][i])[0] for unit, i in pending.items()
         }
-        timings = latency.measure({CURRENT: model, **candidates})
+        timings = latency.measure({SEED: seed_model, CURRENT: model, **candidates})
+        scale = seed_ms / timings[SEED]
         still = {}
         for unit, index in pending.items():
             count = options[unit][index]
-            measured = current_ms * timings[unit] / timings[CURRENT]
-            if current_ms - measured >= delta_ms:
+            measured = timings[unit] * scale
+            if (timings[CURRENT] - timings[unit]) * scale >= delta_ms:
                 predicted = latency.predict(candidates[unit])
                 accepted[unit] = Proposal(unit, count, predicted, measured)
             elif index + 1 < len(options[unit]):

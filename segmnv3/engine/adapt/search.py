@@ -101,9 +101,8 @@ def adapt(
         step_started = time.perf_counter()
         delta_ms = settings.delta * state["seed_ms"]
         current_ms = state["ms"]
-        found = (
-            propose(model, config.model, latency, delta_ms, current_ms) if team.is_main else None
-        )
+        seed = (seed_model(state), state["seed_ms"])
+        found = propose(model, config.model, latency, delta_ms, seed) if team.is_main else None
         proposals = team.broadcast(found)
         if not proposals:
             reason = "unreachable"
@@ -132,6 +131,15 @@ def state_model(state: dict) -> tuple[Config, nn.Module]:
     return config, model.eval()
 
 
+def seed_model(state: dict) -> nn.Module:
+    """The seed's network (random weights: only its latency is asked of it)."""
+    from segmnv3.core.schema import from_dict
+    from segmnv3.models.config import ModelConfig
+    from segmnv3.models.segmenter import build_model_from_config
+
+    return build_model_from_config(from_dict(ModelConfig, state["seed_model"])).eval()
+
+
 def _start(model, config, settings, latency, data, out_dir, team, say) -> dict:
     """Measure the seed, check the target, log and save step 0."""
     seed_ms = latency.measure({"seed": model})["seed"] if team.is_main else None
@@ -152,6 +160,7 @@ def _start(model, config, settings, latency, data, out_dir, team, say) -> dict:
         "miou": miou,
         "settings": settings,
         "config": config.to_dict(),
+        "seed_model": config.to_dict()["model"],
         "model": model.state_dict(),
         LABELS_KEY: label_set_of(config.data).to_dict(),
         "predicted_seed_ms": latency.predict(model),

@@ -81,6 +81,11 @@ def heldout_miou(model: nn.Module, config: Config, data: TuningData) -> float:
     """mIoU (0-1) of ``model`` on the held-out slice."""
     loader = build_eval_loader(data.heldout, CPU, batch_size=1)
     scores = evaluate(
-        model, loader, num_classes=config.model.num_classes, device=CPU.device, progress=False
+        model,
+        loader,
+        num_classes=config.model.num_classes,
+        device=CPU.device,
+        progress=False,
+        across_ranks=False,  # each rank scores its own proposals
     )
     return float(scores.miou)
