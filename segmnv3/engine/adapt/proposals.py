@@ -1,9 +1,12 @@
 """One NetAdapt step's proposals: per unit, the smallest cut (a multiple of 8 channels) whose
 measured saving reaches ``delta_ms``.
 
-A lookup table (when the latency source has one) picks the first cut to try; the cut is
-then exported and timed end to end beside the current model, and grown by 8 channels
-while the measured saving falls short (up to ``tries`` measurements per unit).
+Cuts are measured, not predicted: each unit's candidates are timed end to end, all units
+together in one interleaved round, and a bracket search (``UnitSearch``) narrows each unit
+to the shallowest cut that reaches the saving. A per-layer table, when the latency source
+has one, picks the first cut and, scaled by the error measured on this unit, the next
+ones (a summed table misses what a cut saves outside the convs: activations, resizes,
+SE); without one the search gallops from the shallowest cut.
 """
 
 from __future__ import annotations
@@ -62,57 +65,111 @@ def propose(
     delta_ms: float,
     seed: tuple[nn.Module, float],
     *,
-    tries: int = 3,
+    rounds: int = 5,
 ) -> list[Proposal]:
-    """The proposals of one step; units that cannot save ``delta_ms`` within ``tries``
-    measurements give none.
+    """The proposals of one step; a unit none of whose measured cuts reached ``delta_ms``
+    within ``rounds`` rounds of measurement gives none.
 
-    ``seed`` is the seed model and its latency (ms) at step 0. Each proposal is timed
+    ``seed`` is the seed model and its latency (ms) at step 0. Each candidate is timed
     interleaved with the current model and the seed, and its latency is ``seed_ms`` x (its
     time / the seed's time in the same rounds): a ratio measured side by side survives load
     changes between steps that absolute times do not, and anchoring every step to the seed
     (not to the step before) keeps the small errors of each ratio from compounding.
     """
     seed_model, seed_ms = seed
-    options = {unit: counts_to_try(config, unit) for unit in units(config)}
-    options = {unit: counts for unit, counts in options.items() if counts}
-    start = {
-        unit: _first_guess(model, config, unit, counts, latency, delta_ms)
-        for unit, counts in options.items()
-    }
-    pending = {unit: start[unit] for unit in options if start[unit] is not None}
-    accepted: dict[Unit, Proposal] = {}
-    for _ in range(tries):
+    searches = {}
+    for unit in units(config):
+        counts = counts_to_try(config, unit)
+        if counts:
+            predicted = _predicted_savings(model, config, unit, counts, latency)
+            searches[unit] = UnitSearch(counts, predicted).first_guess(delta_ms)
+    pending = dict(searches)
+    for _ in range(rounds):
         if not pending:
             break
         candidates = {
-            unit: shrink(model, config, unit, options[unit][i])[0] for unit, i in pending.items()
+            unit: shrink(model, config, unit, search.count)[0] for unit, search in pending.items()
         }
         timings = latency.measure({SEED: seed_model, CURRENT: model, **candidates})
         scale = seed_ms / timings[SEED]
-        still = {}
-        for unit, index in pending.items():
-            count = options[unit][index]
-            measured = timings[unit] * scale
-            if (timings[CURRENT] - timings[unit]) * scale >= delta_ms:
-                predicted = latency.predict(candidates[unit])
-                accepted[unit] = Proposal(unit, count, predicted, measured)
-            elif index + 1 < len(options[unit]):
-                still[unit] = index + 1
-        pending = still
-    return [accepted[unit] for unit in options if unit in accepted]
+        for unit, search in list(pending.items()):
+            saving = (timings[CURRENT] - timings[unit]) * scale
+            proposal = Proposal(
+                unit, search.count, latency.predict(candidates[unit]), timings[unit] * scale
+            )
+            if not search.record(saving, delta_ms, proposal):
+                del pending[unit]
+    return [search.found for search in searches.values() if search.found is not None]
 
 
-def _first_guess(model, config, unit, counts, latency, delta_ms) -> int | None:
-    """Index into ``counts`` of the smallest cut the table predicts to save ``delta_ms``
-    (0 without a table; None when even the largest cut falls short of it)."""
+@dataclass
+class UnitSearch:
+    """The shallowest cut of one unit that saves ``delta_ms``, narrowed by measurements.
+
+    ``counts`` run from the shallowest cut to the deepest; a deeper cut saves more. ``lo``
+    is the deepest index measured short of the saving (-1: none yet), ``hi`` the shallowest
+    measured to reach it (its proposal in ``found``), ``index`` the next to measure.
+
+    Args:
+        counts: channel counts to choose from, largest (shallowest cut) first.
+        predicted: the table's predicted saving (ms) of each count, or None.
+    """
+
+    counts: list[int]
+    predicted: list[float] | None = None
+    index: int = 0
+    lo: int = -1
+    hi: int | None = None
+    found: Proposal | None = None
+    stride: int = 1
+
+    @property
+    def count(self) -> int:
+        return self.counts[self.index]
+
+    def first_guess(self, delta_ms: float) -> UnitSearch:
+        """Start at the shallowest cut the table predicts to save ``delta_ms`` (the
+        deepest when it predicts none does); without a table, at the shallowest cut."""
+        if self.predicted is not None:
+            self.index = self._predicted_index(1.0, delta_ms)
+        return self
+
+    def record(self, saving: float, delta_ms: float, proposal: Proposal) -> bool:
+        """Take the saving measured at ``index``; False when the search is done."""
+        measured = self.index
+        if saving >= delta_ms:
+            self.hi, self.found = measured, proposal
+        else:
+            self.lo = measured
+        upper = len(self.counts) if self.hi is None else self.hi
+        if upper - self.lo <= 1:
+            return False
+        if self.predicted is not None and self.predicted[measured] > 0 and saving > 0:
+            self.index = self._predicted_index(saving / self.predicted[measured], delta_ms)
+        elif self.hi is not None and self.lo >= 0:
+            self.index = (self.lo + self.hi) // 2
+        elif self.hi is not None:
+            self.index = max(self.lo + 1, measured - self.stride)
+        else:
+            self.index = min(upper - 1, measured + self.stride)
+        self.stride *= 2
+        return True
+
+    def _predicted_index(self, scale: float, delta_ms: float) -> int:
+        """The shallowest unmeasured index whose scaled prediction saves ``delta_ms``."""
+        upper = len(self.counts) if self.hi is None else self.hi
+        for index in range(self.lo + 1, upper):
+            if self.predicted[index] * scale >= delta_ms:
+                return index
+        return upper - 1
+
+
+def _predicted_savings(model, config, unit, counts, latency) -> list[float] | None:
+    """The table's predicted saving (ms) of each count of ``unit`` (None without a table)."""
     base = latency.predict(model)
     if base is None:
-        return 0
-    for index, count in enumerate(counts):
-        if (
-            base - latency.predict(build_model_from_config(with_channels(config, unit, count)))
-            >= delta_ms
-        ):
-            return index
-    return None
+        return None
+    return [
+        base - latency.predict(build_model_from_config(with_channels(config, unit, count)))
+        for count in counts
+    ]
