@@ -125,21 +125,23 @@ def test_one_measured_step_lowers_the_measured_latency(folder_root, tmp_path):
     from segmnv3.models.loading import load_model
 
     out_dir = tmp_path / "measured"
-    args = adapt_args(folder_root, out_dir, "--delta", "0.1", "--target-ratio", "0.5",
+    args = adapt_args(folder_root, out_dir, "--delta", "0.05", "--target-ratio", "0.5",
                       "--max-steps", "1", "--size", "128x256", "--iterations", "0")  # fmt: skip
     assert main(args) == 0
     step = steps(out_dir)[0]
     assert step["predicted_ms"] is not None  # the seed's per-layer table predicted it
+    seed_ms = json.loads((out_dir / "adapt.jsonl").read_text().splitlines()[0])["ms"]
+    assert step["from_ms"] - step["ms"] >= 0.05 * seed_ms  # measured in the same rounds
     assert json.loads((out_dir / "latency_table.json").read_text())["runtime"] == "onnxruntime"
     from segmnv3.engine.config import load_config
     from segmnv3.models.segmenter import build_model_from_config
 
     adapted = load_model(out_dir / "adapted.pt")[0]
     seed = build_model_from_config(load_config(ROW11, ["model.num_classes=6"]).model)
-    ms = LatencyMeter("onnxruntime", (128, 256), repeats=30).measure(
+    ms = LatencyMeter("onnxruntime", (128, 256), repeats=40).measure(
         {"seed": seed, "adapted": adapted}
     )
-    assert ms["adapted"] < 0.97 * ms["seed"], ms  # the step was accepted at >= 10% saving
+    assert ms["adapted"] < 0.985 * ms["seed"], ms  # accepted at >= 5%, timed again here
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     target.add_argument("--size", type=resolution, default=(512, 1024), help="network input HxW")
     target.add_argument("--threads", type=positive_int, default=1, help="runtime threads")
+    target.add_argument(
+        "--repeats", type=positive_int, default=30, help="timed rounds per measurement (median)"
+    )
     target.add_argument("--latency-table", help="per-layer latencies measured elsewhere (JSON)")
     search = parser.add_argument_group("search")
     search.add_argument("--delta", type=positive_float, default=0.01, help="step saving / seed")
@@ -170,7 +173,7 @@ def _latency_source(args: argparse.Namespace, seed_model):
         table = load_table(args.latency_table)
         table.check_matches(args.runtime, args.size, f"--latency-table {args.latency_table}")
         return TableLatency(table)
-    meter = LatencyMeter(args.runtime, args.size, threads=args.threads)
+    meter = LatencyMeter(args.runtime, args.size, threads=args.threads, repeats=args.repeats)
     return MeasuredLatency(meter, seed_model)
 
 

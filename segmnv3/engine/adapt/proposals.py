@@ -37,12 +37,14 @@ class LatencySource(Protocol):
 
 @dataclass
 class Proposal:
-    """A unit cut to ``count`` channels, with its latencies."""
+    """A unit cut to ``count`` channels, with its latencies (``from_ms``: the current model,
+    measured in the same rounds)."""
 
     unit: Unit
     count: int
     predicted_ms: float | None
     measured_ms: float
+    from_ms: float
 
 
 def counts_to_try(config: ModelConfig, unit: Unit) -> list[int]:
@@ -94,9 +96,9 @@ def propose(
         scale = seed_ms / timings[SEED]
         for unit, search in list(pending.items()):
             saving = (timings[CURRENT] - timings[unit]) * scale
-            proposal = Proposal(
-                unit, search.count, latency.predict(candidates[unit]), timings[unit] * scale
-            )
+            predicted = latency.predict(candidates[unit])
+            ms, from_ms = timings[unit] * scale, timings[CURRENT] * scale
+            proposal = Proposal(unit, search.count, predicted, ms, from_ms)
             if not search.record(saving, delta_ms, proposal):
                 del pending[unit]
     return [search.found for search in searches.values() if search.found is not None]

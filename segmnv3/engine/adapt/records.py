@@ -75,7 +75,7 @@ class AdaptLog:
             append=False,
         )
 
-    def step(self, state, proposals, scores, best, current_ms, seconds) -> None:
+    def step(self, state, proposals, scores, best, seconds) -> None:
         records = [
             {
                 "event": "proposal",
@@ -84,6 +84,7 @@ class AdaptLog:
                 "channels": p.count,
                 "predicted_ms": p.predicted_ms,
                 "ms": p.measured_ms,
+                "from_ms": p.from_ms,
                 "miou": scores[i],
                 "chosen": i == best,
             }
@@ -96,7 +97,7 @@ class AdaptLog:
                 "step": state["step"],
                 "unit": chosen.unit.name,
                 "channels": chosen.count,
-                "from_ms": current_ms,
+                "from_ms": chosen.from_ms,
                 "ms": chosen.measured_ms,
                 "predicted_ms": chosen.predicted_ms,
                 "miou": state["miou"],
@@ -112,8 +113,8 @@ class AdaptLog:
         )
         return (
             f"step {state['step']}: {chosen.unit.name} -> {chosen.count} channels: "
-            f"{chosen.measured_ms:.2f} ms measured{predicted} (target {state['target_ms']:.2f}), "
-            f"held-out mIoU {100 * state['miou']:.2f}"
+            f"{chosen.from_ms:.2f} -> {chosen.measured_ms:.2f} ms measured{predicted} "
+            f"(target {state['target_ms']:.2f}), held-out mIoU {100 * state['miou']:.2f}"
         )
 
     def done(self, record: dict) -> None:

@@ -100,7 +100,6 @@ def adapt(
             break
         step_started = time.perf_counter()
         delta_ms = settings.delta * state["seed_ms"]
-        current_ms = state["ms"]
         seed = (seed_model(state), state["seed_ms"])
         found = propose(model, config.model, latency, delta_ms, seed) if team.is_main else None
         proposals = team.broadcast(found)
@@ -108,14 +107,14 @@ def adapt(
             reason = "unreachable"
             break
         scores, weights = _score(model, config, proposals, data, settings, state["step"] + 1, team)
-        best = _choose(proposals, scores, state["miou"], current_ms, settings.criterion)
+        best = _choose(proposals, scores, state["miou"], settings.criterion)
         chosen = proposals[best]
         config.model = shrink(model, config.model, chosen.unit, chosen.count)[1]
         model = _chosen_model(config, weights, best, team)
         state.update(step=state["step"] + 1, ms=chosen.measured_ms, miou=scores[best])
         state.update(config=config.to_dict(), model=model.state_dict())
         if team.is_main:
-            log.step(state, proposals, scores, best, current_ms, time.perf_counter() - step_started)
+            log.step(state, proposals, scores, best, time.perf_counter() - step_started)
             save_state(out_dir, state)
             say(log.describe_step(state, chosen))
     return final_outputs(out_dir, state, reason, team.is_main, say)
@@ -195,16 +194,15 @@ def _score(model, config, proposals, data, settings, step, team) -> tuple[list[f
     return [scores[i] for i in range(len(proposals))], weights
 
 
-def _choose(
-    proposals: list[Proposal], scores: list[float], miou: float, ms: float, criterion: str
-) -> int:
+def _choose(proposals: list[Proposal], scores: list[float], miou: float, criterion: str) -> int:
     """Index of the chosen proposal (ties: the earlier unit)."""
 
     def value(index: int) -> float:
         gain = scores[index] - miou
         if criterion == "accuracy":
             return gain
-        return gain / max(ms - proposals[index].measured_ms, 1e-9)
+        proposal = proposals[index]
+        return gain / max(proposal.from_ms - proposal.measured_ms, 1e-9)
 
     return max(range(len(proposals)), key=lambda index: (value(index), -index))
 
