@@ -4,7 +4,6 @@ labels_from_logits, run in headless Chromium on the module's own source (no serv
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import cv2
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 
 from segmnv3.deploy.inference.upsample_labels import labels_from_logits
-from segmnv3.deploy.serve import browser as chromium
 from segmnv3.deploy.serve.assets import STATIC_DIR
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -27,19 +25,12 @@ SCRIPT = """async ([source, data, shape, size, alignCorners]) => {
 
 
 @pytest.fixture(scope="module")
-def page():
-    """A blank Chromium page; without the browser: a failure in CI, else a skip."""
-    reason = chromium.missing_browser()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = chromium.launch(playwright)
-        yield launched.new_page()
-        launched.close()
+def page(browser):
+    """A blank page of the session's Chromium (tests/serve_fixtures.py: one Playwright per
+    session; without the browser, a failure in CI, else a skip)."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def cases() -> list[tuple[np.ndarray, tuple[int, int]]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from segmnv3.core.errors import CheckpointError, UserError
+from segmnv3.core.errors import CheckpointError, UserError, user_message
 from segmnv3.core.files import remove_stale_temporaries, write_text_atomic
 from segmnv3.core.label_file import LABELS_KEY
 from segmnv3.data.metrics import all_reduce_sum, check_train_ids
@@ -245,8 +245,9 @@ class Trainer:
             if self.step > self.saves.saved_step:
                 self._checkpoint(stopping=True)
             error.args = (
-                f"{error}; training stopped at step {self.step} and {self.run_dir}/last.pt "
-                "holds it: fix or remove that file and rerun the same command to resume",
+                f"{user_message(error)}; training stopped at step {self.step} and "
+                f"{self.run_dir}/last.pt holds it: fix or remove that file and rerun the "
+                "same command to resume",
             )
             raise
 
