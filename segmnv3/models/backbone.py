@@ -21,6 +21,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from segmnv3.models.channels import ChannelTable, apply_channel_table
 from segmnv3.models.layers import (
     ACTIVATIONS,
     ConvBNAct,
@@ -86,6 +87,26 @@ def with_output_stride(
     tail = [dataclasses.replace(blocks[last_down], stride=1, dilation=first_rate)]
     tail += [dataclasses.replace(block, dilation=2) for block in blocks[last_down + 1 :]]
     return blocks[:last_down] + tail
+
+
+Spec = tuple[int, list[BlockConfig], int | None]  # (stem, block rows, last conv or None)
+
+
+def built_spec(
+    spec: Spec, output_stride: int, dilation: Dilation, channels: ChannelTable | None
+) -> Spec:
+    """The rows a backbone is built from: ``spec`` (a variant's counts, strides before the
+    output-stride rule) with the output-stride rule applied, then the channel table
+    (or None; strides decide residuals, so the table comes after).
+
+    Raises:
+        ValueError: a channel table that does not fit (``apply_channel_table``).
+    """
+    stem, blocks, last = spec
+    blocks = with_output_stride(blocks, output_stride, dilation)
+    if channels is None:
+        return stem, blocks, last
+    return apply_channel_table(stem, blocks, last, channels)
 
 
 def halve_last_stage(blocks: list[BlockConfig]) -> list[BlockConfig]:

@@ -10,10 +10,10 @@ from segmnv3.models.backbone import (
     Dilation,
     MobileNetBackbone,
     SkipTap,
+    built_spec,
     last_downsampling,
-    with_output_stride,
 )
-from segmnv3.models.channels import ChannelTable, apply_channel_table
+from segmnv3.models.channels import ChannelTable
 from segmnv3.models.layers import NormLayer, Padding, default_norm, make_divisible
 
 # (expansion t, output channels c, repeats n, first stride s), MobileNetV2 paper Table 2.
@@ -56,10 +56,8 @@ def mobilenet_v2_backbone(
         gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
         channels: a channel table replacing the counts (``models.channels``; NetAdapt).
     """
-    stem, blocks, _ = mobilenet_v2_spec(width_mult=width_mult, rf2=rf2)
-    blocks = with_output_stride(blocks, output_stride, dilation)  # strides decide residuals
-    if channels is not None:
-        stem, blocks, _ = apply_channel_table(stem, blocks, None, channels)
+    spec = mobilenet_v2_spec(width_mult=width_mult, rf2=rf2)
+    stem, blocks, _ = built_spec(spec, output_stride, dilation, channels)
     return MobileNetBackbone(
         stem_channels=stem,
         stem_activation="RE6",

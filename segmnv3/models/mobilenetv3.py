@@ -13,10 +13,10 @@ from segmnv3.models.backbone import (
     Dilation,
     MobileNetBackbone,
     SkipTap,
+    built_spec,
     halve_last_stage,
-    with_output_stride,
 )
-from segmnv3.models.channels import ChannelTable, apply_channel_table
+from segmnv3.models.channels import ChannelTable
 from segmnv3.models.layers import NormLayer, Padding, default_norm, make_divisible
 
 B = BlockConfig  # kernel, expanded, out, SE, activation, stride
@@ -109,10 +109,8 @@ def mobilenet_v3_backbone(
         gate_scale: the SE gates' hard-sigmoid scale (None = exactly 1/6).
         channels: a channel table replacing the counts (``models.channels``; NetAdapt).
     """
-    stem, blocks, last = mobilenet_v3_spec(variant, width_mult=width_mult, rf2=rf2)
-    blocks = with_output_stride(blocks, output_stride, dilation)  # strides decide residuals
-    if channels is not None:
-        stem, blocks, last = apply_channel_table(stem, blocks, last, channels)
+    spec = mobilenet_v3_spec(variant, width_mult=width_mult, rf2=rf2)
+    stem, blocks, last = built_spec(spec, output_stride, dilation, channels)
     return MobileNetBackbone(
         stem_channels=stem,
         stem_activation="HS",

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from segmnv3.core.contract import MIN_INPUT_SIZE
-from segmnv3.models.backbone import BlockConfig, MobileNetBackbone, with_output_stride
-from segmnv3.models.channels import ChannelTable, apply_channel_table, table_of
+from segmnv3.models.backbone import BlockConfig, MobileNetBackbone, built_spec
+from segmnv3.models.channels import ChannelTable, table_of
 from segmnv3.models.config import BACKBONES, DEFAULT_POOLING, HEADS, WIDTHS, ModelConfig
 from segmnv3.models.heads import LRASPPHead, RASPPHead
 from segmnv3.models.layers import resize
@@ -116,14 +116,11 @@ def backbone_spec(config: ModelConfig) -> tuple[int, list[BlockConfig], int | No
         ValueError: a channel table that does not fit the backbone (``apply_channel_table``).
     """
     if config.backbone == "mobilenet_v2":
-        stem, blocks, last = mobilenet_v2_spec(width_mult=config.width_mult, rf2=config.rf2)
+        spec = mobilenet_v2_spec(width_mult=config.width_mult, rf2=config.rf2)
     else:
         variant = config.backbone.rsplit("_", 1)[-1]
-        stem, blocks, last = mobilenet_v3_spec(
-            variant, width_mult=config.width_mult, rf2=config.rf2
-        )
-    seed = stem, with_output_stride(blocks, config.output_stride, config.dilation), last
-    return seed if config.channels is None else apply_channel_table(*seed, config.channels)
+        spec = mobilenet_v3_spec(variant, width_mult=config.width_mult, rf2=config.rf2)
+    return built_spec(spec, config.output_stride, config.dilation, config.channels)
 
 
 def seed_channel_table(config: ModelConfig) -> ChannelTable:

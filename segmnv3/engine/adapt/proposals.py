@@ -79,11 +79,12 @@ def propose(
     (not to the step before) keeps the small errors of each ratio from compounding.
     """
     seed_model, seed_ms = seed
+    base = latency.predict(model)
     searches = {}
     for unit in units(config):
         counts = counts_to_try(config, unit)
         if counts:
-            predicted = _predicted_savings(model, config, unit, counts, latency)
+            predicted = _predicted_savings(config, unit, counts, latency, base)
             searches[unit] = UnitSearch(counts, predicted).first_guess(delta_ms)
     pending = dict(searches)
     for _ in range(rounds):
@@ -96,7 +97,7 @@ def propose(
         scale = seed_ms / timings[SEED]
         for unit, search in list(pending.items()):
             saving = (timings[CURRENT] - timings[unit]) * scale
-            predicted = latency.predict(candidates[unit])
+            predicted = None if base is None else base - search.predicted[search.index]
             ms, from_ms = timings[unit] * scale, timings[CURRENT] * scale
             proposal = Proposal(unit, search.count, predicted, ms, from_ms)
             if not search.record(saving, delta_ms, proposal):
@@ -166,9 +167,9 @@ class UnitSearch:
         return upper - 1
 
 
-def _predicted_savings(model, config, unit, counts, latency) -> list[float] | None:
-    """The table's predicted saving (ms) of each count of ``unit`` (None without a table)."""
-    base = latency.predict(model)
+def _predicted_savings(config, unit, counts, latency, base) -> list[float] | None:
+    """The table's predicted saving (ms) of each count of ``unit`` against ``base``, the
+    current model's prediction (None without a table)."""
     if base is None:
         return None
     return [

@@ -30,11 +30,12 @@ def save_state(out_dir: Path, state: dict) -> None:
     save_checkpoint(plain, out_dir / STATE)
 
 
-def load_state(out_dir: Path, settings, config) -> dict | None:
+def load_state(out_dir: Path, settings) -> dict | None:
     """The state of an earlier run of the same command in ``out_dir`` (None: a new run).
 
     Raises:
-        UserError: the folder holds a run of other settings or another seed config.
+        UserError: the folder holds a run of other settings (the seed model is not
+            compared: the state's own seed is continued).
     """
     path = out_dir / STATE
     if not path.is_file():

@@ -85,7 +85,7 @@ def adapt(
         UserError: a target at or above the seed's latency, a run folder of other settings.
     """
     data = split_training_data(config, settings.heldout)
-    state = load_state(out_dir, settings, config) if team.is_main else None
+    state = load_state(out_dir, settings) if team.is_main else None
     state = team.broadcast(state)
     if state is None:
         state = _start(model, config, settings, latency, data, out_dir, team, say)
@@ -93,6 +93,7 @@ def adapt(
         say(f"continuing {out_dir} after step {state['step']} ({state['ms']:.2f} ms)")
     config, model = state_model(state)
     log = AdaptLog(out_dir, team.is_main)
+    seed = (seed_model(state), state["seed_ms"]) if team.is_main else None  # rank 0 measures
     reason = None
     while reason is None:
         reason = _stop_reason(state, settings)
@@ -100,7 +101,6 @@ def adapt(
             break
         step_started = time.perf_counter()
         delta_ms = settings.delta * state["seed_ms"]
-        seed = (seed_model(state), state["seed_ms"])
         found = propose(model, config.model, latency, delta_ms, seed) if team.is_main else None
         proposals = team.broadcast(found)
         if not proposals:
