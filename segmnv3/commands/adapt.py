@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 from pathlib import Path
 
 from segmnv3.commands.arg_types import non_negative_int, positive_float, positive_int, resolution
@@ -36,6 +35,10 @@ Ctrl-C stops after saving nothing new; the same command continues at the last fi
 "input": [h, w], "ms"}, ...]}: each conv's latency alone, rest_ms the rest of the model;
 a run on ONNX Runtime writes OUT/latency_table.json in this format (the seed's layers).
 """
+
+
+# shorthand flag -> config key
+SHORTHANDS = {"data_root": "data.root", "dataset": "data.dataset", "batch_size": "train.batch_size"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,25 +144,21 @@ def _run_team(args: argparse.Namespace, team) -> int:
 
 def _seed(args: argparse.Namespace):
     """The seed's root config (data section included) and model."""
+    import torch
+
+    from segmnv3.commands.config_flags import flag_overrides, keep_synthetic_out_of_real_root
     from segmnv3.engine.config import Config, apply_override, load_config
     from segmnv3.models.loading import load_model
     from segmnv3.models.segmenter import build_model_from_config
 
-    overrides = [f"data.root={json.dumps(args.data_root)}"] if args.data_root else []
-    overrides += [f"data.dataset={json.dumps(args.dataset)}"] if args.dataset else []
-    if args.dataset == "synthetic" and not args.data_root:
-        overrides.append('data.root="datasets/synthetic"')
-    overrides += [f"train.batch_size={args.batch_size}"] if args.batch_size else []
-    overrides += args.set
+    overrides = flag_overrides(args, SHORTHANDS)
     if args.checkpoint:
         model, stored = load_model(args.checkpoint)
         data = Config.from_dict(stored or {}, source=args.checkpoint).to_dict()
         for item in overrides:
             apply_override(data, item)
         return Config.from_dict(data, source=f"{args.checkpoint} + flags"), model
-    config = load_config(args.config, overrides)
-    import torch
-
+    config = keep_synthetic_out_of_real_root(load_config(args.config, overrides))
     torch.manual_seed(args.seed)  # the same random seed model in every process and rerun
     return config, build_model_from_config(config.model).eval()
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from segmnv3.commands.arg_types import positive_int
+from segmnv3.commands.config_flags import (
+    SYNTHETIC_ROOT,
+    flag_overrides,
+    keep_synthetic_out_of_real_root,
+)
 
 SUMMARY = "Train a segmentation model (paper protocol: SGD, poly LR, CE with ignore 255)."
 EXAMPLES = """examples:
@@ -47,7 +51,6 @@ SHORTHANDS = {
     "device": "train.device",
     "init_weights": "model.init_weights",
 }
-SYNTHETIC_ROOT = "datasets/synthetic"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,17 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace):
     """Defaults < --config (or the --resume checkpoint's config) < shorthand flags < --set."""
-    from segmnv3.data.config import DataConfig
     from segmnv3.engine.config import Config, apply_override, load_config
 
-    overrides = [
-        f"{key}={json.dumps(getattr(args, flag))}"  # JSON is YAML: strings stay strings
-        for flag, key in SHORTHANDS.items()
-        if getattr(args, flag) is not None
-    ]
-    if args.dataset == "synthetic" and args.data_root is None:
-        overrides.append(f"data.root={json.dumps(SYNTHETIC_ROOT)}")
-    overrides += args.set
+    overrides = flag_overrides(args, SHORTHANDS)
     if args.resume and not args.config:
         from segmnv3.engine.checkpoint import is_training_checkpoint, load_checkpoint
 
@@ -125,10 +120,7 @@ def resolve_config(args: argparse.Namespace):
             for item in overrides:
                 apply_override(data, item)
             return Config.from_dict(data, source=f"{args.resume} + flags")
-    config = load_config(args.config, overrides)
-    if config.data.dataset == "synthetic" and config.data.root == DataConfig().root:
-        config.data.root = SYNTHETIC_ROOT  # never generate fake images into the real root
-    return config
+    return keep_synthetic_out_of_real_root(load_config(args.config, overrides))
 
 
 def _continue_in_checkpoint_folder(data: dict, resume: str) -> None:
