@@ -131,31 +131,62 @@ def load_table(path: str | Path) -> LatencyTable:
 
 
 def conv_shapes(model: nn.Module, size: tuple[int, int]) -> list[ConvShape]:
-    """The shape of every conv ``model`` runs on a (1, 3, H, W) input, in call order."""
-    shapes: list[ConvShape] = []
+    """The shape of every conv ``model`` runs on a (1, 3, H, W) input.
 
-    def record(module: nn.Conv2d, inputs: tuple[torch.Tensor, ...], _output) -> None:
-        height, width = inputs[0].shape[-2:]
-        shapes.append(
-            ConvShape(
-                module.in_channels,
-                module.out_channels,
-                module.kernel_size[0],
-                module.stride[0],
-                module.dilation[0],
-                module.groups,
-                (int(height), int(width)),
-            )
+    Channel counts never change where a conv sits or the size of its input, so the input
+    sizes of one layout (conv names, kernels, strides, dilations, padding) are found by one
+    forward pass and reused for every model of that layout: NetAdapt predicts hundreds of
+    channel variants of one model per step.
+    """
+    convs = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    layout = tuple((name, m.kernel_size, m.stride, m.dilation, m.padding) for name, m in convs)
+    key = (tuple(size), layout)
+    if key not in _INPUT_SIZES:
+        if len(_INPUT_SIZES) >= 8:
+            _INPUT_SIZES.clear()
+        _INPUT_SIZES[key] = _conv_input_sizes(model, size)
+    sizes = _INPUT_SIZES[key]
+    return [
+        ConvShape(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size[0],
+            conv.stride[0],
+            conv.dilation[0],
+            conv.groups,
+            sizes[name],
         )
+        for name, conv in convs
+        if name in sizes  # a conv the forward pass never calls costs nothing
+    ]
 
-    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+_INPUT_SIZES: dict[tuple, dict[str, tuple[int, int]]] = {}
+
+
+def _conv_input_sizes(model: nn.Module, size: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    """Input (H, W) of each conv, by module name, in one forward pass of ``model``."""
+    sizes: dict[str, tuple[int, int]] = {}
+
+    def recorder(name: str):
+        def record(_module, inputs: tuple[torch.Tensor, ...], _output) -> None:
+            height, width = inputs[0].shape[-2:]
+            sizes[name] = (int(height), int(width))
+
+        return record
+
+    hooks = [
+        m.register_forward_hook(recorder(name))
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv2d)
+    ]
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, 3, *size))
     finally:
         for hook in hooks:
             hook.remove()
-    return shapes
+    return sizes
 
 
 def measure_table(model: nn.Module, model_ms: float, size: tuple[int, int], device: str):
