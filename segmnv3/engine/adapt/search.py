@@ -25,7 +25,7 @@ from segmnv3.engine.adapt.records import AdaptLog, final_outputs, load_state, sa
 from segmnv3.engine.adapt.team import Team
 from segmnv3.engine.adapt.tuning import fine_tune, heldout_miou, split_training_data
 from segmnv3.engine.config import Config
-from segmnv3.models.surgery import shrink
+from segmnv3.models.surgery import shrink, with_channels
 
 Criterion = Literal["ratio", "accuracy"]
 ALONE = Team()
@@ -109,7 +109,7 @@ def adapt(
         scores, weights = _score(model, config, proposals, data, settings, state["step"] + 1, team)
         best = _choose(proposals, scores, state["miou"], settings.criterion)
         chosen = proposals[best]
-        config.model = shrink(model, config.model, chosen.unit, chosen.count)[1]
+        config.model = with_channels(config.model, chosen.unit, chosen.count)
         model = _chosen_model(config, weights, best, team)
         state.update(step=state["step"] + 1, ms=chosen.measured_ms, miou=scores[best])
         state.update(config=config.to_dict(), model=model.state_dict())

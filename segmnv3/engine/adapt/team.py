@@ -51,12 +51,10 @@ class Team:
 
 def torchrun_team() -> Team | None:
     """The team torchrun started (``WORLD_SIZE`` > 1 in the environment), joined; else None."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return None
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
-    return Team(dist.get_rank(), dist.get_world_size())
+    from segmnv3.engine.distributed import init_distributed
+
+    context = init_distributed("cpu")  # gloo: proposals are fine-tuned on the CPU
+    return Team(context.rank, context.world_size) if context.distributed else None
 
 
 def run_workers(count: int, job: Callable[[Team], Any]) -> Any:
